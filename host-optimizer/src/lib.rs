@@ -1,0 +1,13 @@
+//! # host-optimizer
+//!
+//! The host side of lrmp (the `lrmp` command is a thin shell over this library): networks
+//! in, replication and precision search, plans and reports out, and the link that ships
+//! plans to the controller firmware.
+//!
+//! ## Invariants
+//! - Every model number comes from `imc-model`; this crate never re-implements a formula.
+//! - Files and command-line values become validated types once, at the edge; errors name
+//!   the file, the layer and the field. Library errors are typed; `anyhow` lives only in
+//!   the binary.
+
+pub mod network;
