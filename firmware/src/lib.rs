@@ -2,6 +2,34 @@
 //!
 //! The controller side of lrmp as a `no_std` library: it receives plans over a byte link,
 //! runs them with `imc-model`'s runtime and reports measurements. Boards (`boards/*`) supply
-//! the UART and the cycle counter. (Filled in by the firmware issue.)
+//! the link (any `embedded-io` `Read + Write`) and a [`CycleCounter`].
+//!
+//! [`Session`] is the state machine: `Hello` -> capabilities; `PlanBegin`, `PlanChunk`s,
+//! `PlanCommit` -> a validated plan replaces the installed one; `Run` -> results.
+//!
+//! ## Invariants
+//! - Bytes from the link become a validated [`imc_model::runtime::Plan`] only through
+//!   `PlanBuilder`; a bad frame, an out-of-order chunk or an invalid plan gets an error
+//!   reply and leaves the installed plan untouched.
+//! - A repeated sequence number (the host retransmitting after a lost reply) gets the cached
+//!   reply; the request is not applied twice.
+//! - No allocation; fixed RAM: two plans (installed and upload) and two frame buffers.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod session;
+
+pub use session::{CycleCounter, NoCounter, Session};
+/// The wire format this firmware speaks (re-exported so boards need no `imc-model` line).
+pub use imc_model::wire;
+
+/// Logs through defmt when the `defmt` feature is on; compiles to nothing otherwise.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! log {
+    ($($arg:tt)*) => {
+        #[cfg(feature = "defmt")]
+        defmt::info!($($arg)*);
+    };
+}

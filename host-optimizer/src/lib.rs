@@ -11,3 +11,13 @@
 //!   the binary.
 
 pub mod network;
+pub mod digits;
+pub mod accuracy;
+pub mod arch_file;
+pub mod mapping;
+pub mod precision;
+pub mod report;
+pub mod replicate;
+pub mod search;
+pub mod link;
+pub mod plan_file;

@@ -22,7 +22,10 @@
 pub mod arch;
 pub mod cost;
 pub mod layer;
+pub mod runtime;
 pub mod units;
+pub mod wire;
+pub mod xbar;
 
 pub use arch::{ArchConfig, ArchError, ArchParams};
 pub use cost::{CostError, LayerCost, Totals};

@@ -1,1 +1,32 @@
-fn main() {}
+//! Project tasks: `cargo xtask demo` (the main job end to end) and `cargo xtask test`
+//! (every check CI runs). Both install or check what they need first.
+
+mod setup;
+mod steps;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <demo|test|setup> [--quick]
+  demo    run the main job end to end (search, plan, run on the QEMU board)
+  test    run every check CI runs: fmt, clippy, tests, no_std and board builds
+  setup   install or check the Debian packages and rustup targets the project needs";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => setup::ensure().and_then(|()| steps::demo()),
+        Some("test") => setup::ensure().and_then(|()| steps::test(args.iter().any(|a| a == "--quick"))),
+        Some("setup") => setup::ensure(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -4,8 +4,24 @@
 //! conv/FC layers in execution order, each a validated [`LayerShape`]. Non-mappable
 //! operations (pooling, element-wise adds, activations, reshapes) are dropped on import:
 //! they cost nothing in the model (DESIGN section 3).
+//!
+//! [`load`] is the one entry point: a built-in name ([`BUILTIN`]) or a file path
+//! (`.json` = PIMCOMP-NN graph, [`pimcomp`]; `.csv` / `.toml` = layer table, [`table`]).
+//! Every output feature-map size is derived from kernel, stride and padding in one place
+//! (`geometry`), never typed by hand. Errors name the file, the layer and the field; no
+//! input makes this module panic. File formats are documented in `docs/network-formats.md`.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::path::Path;
+
+mod builder;
+mod geometry;
+mod graph;
+pub mod pimcomp;
+mod resnet;
+pub mod table;
+mod zoo;
 
 use imc_model::LayerShape;
 
@@ -18,7 +34,8 @@ pub struct Layer {
     pub shape: LayerShape,
     /// Stride (height, width); `(1, 1)` for FC.
     pub stride: (u32, u32),
-    /// Zero padding (height, width); `(0, 0)` for FC.
+    /// Zero padding (height, width); `(0, 0)` for FC. For a file that pads asymmetrically
+    /// this is the leading (top, left) side; both sides went into the output size.
     pub padding: (u32, u32),
 }
 
@@ -58,3 +75,141 @@ impl fmt::Display for NetworkError {
 }
 
 impl std::error::Error for NetworkError {}
+
+impl NetworkError {
+    /// An error about `source` (a file path or `builtin:NAME`).
+    pub fn new(source: impl Into<String>, message: impl Into<String>) -> NetworkError {
+        NetworkError {
+            source: source.into(),
+            layer: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// Names the layer (or graph node) at fault.
+    pub fn at_layer(mut self, layer: impl Into<String>) -> NetworkError {
+        self.layer = Some(layer.into());
+        self
+    }
+
+    /// Names the field at fault.
+    pub fn at_field(mut self, field: impl Into<String>) -> NetworkError {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl Network {
+    /// Validates a layer list: at least one layer, unique non-empty names. `source` names
+    /// the file (or `builtin:NAME`) in errors.
+    pub fn new(name: &str, source: &str, layers: Vec<Layer>) -> Result<Network, NetworkError> {
+        if layers.is_empty() {
+            return Err(NetworkError::new(
+                source,
+                "the network has no conv or fc layer",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for layer in &layers {
+            if layer.name.trim().is_empty() {
+                return Err(NetworkError::new(source, "a layer has an empty name").at_field("name"));
+            }
+            if !seen.insert(layer.name.as_str()) {
+                let e = NetworkError::new(source, "duplicate layer name");
+                return Err(e.at_layer(layer.name.clone()).at_field("name"));
+            }
+        }
+        Ok(Network {
+            name: name.to_owned(),
+            layers,
+        })
+    }
+
+    /// The layer called `name`.
+    pub fn layer(&self, name: &str) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.name == name)
+    }
+
+    /// Weights of all mappable layers (no biases, no batch-norm parameters).
+    pub fn total_weights(&self) -> u64 {
+        self.layers.iter().map(|l| l.shape.weights()).sum()
+    }
+}
+
+/// Names accepted by [`builtin`] and [`load`].
+pub const BUILTIN: &[&str] = &[
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "vgg16",
+    "mobilenetv2",
+    "digits",
+];
+
+fn build(name: &str) -> Option<Result<Network, NetworkError>> {
+    Some(match name {
+        "resnet18" => resnet::resnet18(),
+        "resnet34" => resnet::resnet34(),
+        "resnet50" => resnet::resnet50(),
+        "vgg16" => zoo::vgg16(),
+        "mobilenetv2" => zoo::mobilenetv2(),
+        "digits" => zoo::digits(),
+        _ => return None,
+    })
+}
+
+/// A built-in network by name (one of [`BUILTIN`]).
+pub fn builtin(name: &str) -> Option<Network> {
+    build(name).and_then(Result::ok)
+}
+
+/// A built-in network name, or else a file path: `.json` (PIMCOMP-NN graph), `.csv` or
+/// `.toml` (layer table). A built-in name wins over a file of the same name; write
+/// `./resnet18` to load such a file.
+pub fn load(spec: &str) -> Result<Network, NetworkError> {
+    if let Some(built) = build(spec) {
+        return built;
+    }
+    let path = Path::new(spec);
+    if path.is_file() {
+        return load_file(path);
+    }
+    let message = format!(
+        "not a built-in network ({}) and not an existing file",
+        BUILTIN.join(", ")
+    );
+    Err(NetworkError::new(spec, message))
+}
+
+/// Imports a network file, choosing the format by extension. The network is named after
+/// the file stem (a TOML table may set its own `name`).
+pub fn load_file(path: &Path) -> Result<Network, NetworkError> {
+    let source = path.display().to_string();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("network");
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let parse: fn(&str, &str, &str) -> Result<Network, NetworkError> = match extension.as_deref() {
+        Some("json") => pimcomp::parse,
+        Some("csv") => table::parse_csv,
+        Some("toml") => table::parse_toml,
+        _ => {
+            let e = NetworkError::new(
+                source,
+                "unknown network file type: expected .json, .csv or .toml",
+            );
+            return Err(e);
+        }
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| NetworkError::new(source.clone(), format!("cannot read the file: {e}")))?;
+    parse(&text, &source, stem)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! The controller's session: frames in, plan installed, runs measured, frames out.
+
+use embedded_io::{Read, Write};
+use imc_model::runtime::{
+    self, EventDigest, Mode, Plan, PlanBuilder, PlanError, MAX_INFERENCES, MAX_LAYERS,
+};
+use imc_model::wire::{
+    self, Capabilities, CounterKind, Envelope, ErrorCode, FrameReader, Pushed, Reply, Request,
+    RunReport, WireError, CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
+};
+
+/// The controller's own clock, read around a run to report what the run cost it.
+pub trait CycleCounter {
+    /// Unit of [`CycleCounter::now`].
+    const KIND: CounterKind;
+    /// A monotonically increasing count.
+    fn now(&mut self) -> u64;
+}
+
+/// A board without a usable counter.
+pub struct NoCounter;
+
+impl CycleCounter for NoCounter {
+    const KIND: CounterKind = CounterKind::None;
+    fn now(&mut self) -> u64 {
+        0
+    }
+}
+
+/// Session state. See the crate invariants.
+pub struct Session {
+    board: &'static str,
+    installed: Option<Plan>,
+    upload: Option<PlanBuilder>,
+    last_seq: Option<u16>,
+    last_reply: [u8; MAX_FRAME],
+    last_len: usize,
+    /// Error replies to unreadable frames; kept apart so the cached reply survives them.
+    error_reply: [u8; MAX_FRAME],
+}
+
+impl Session {
+    /// A session with no plan installed.
+    pub const fn new(board: &'static str) -> Session {
+        Session {
+            board,
+            installed: None,
+            upload: None,
+            last_seq: None,
+            last_reply: [0; MAX_FRAME],
+            last_len: 0,
+            error_reply: [0; MAX_FRAME],
+        }
+    }
+
+    /// The installed plan, if any.
+    pub fn plan(&self) -> Option<&Plan> {
+        self.installed.as_ref()
+    }
+
+    /// Serves the link until it reports end of input (`read` returns 0).
+    pub fn serve<L: Read + Write, C: CycleCounter>(
+        &mut self,
+        link: &mut L,
+        counter: &mut C,
+    ) -> Result<(), L::Error> {
+        let mut reader = FrameReader::new();
+        let mut chunk = [0u8; 64];
+        loop {
+            let n = link.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(());
+            }
+            for &byte in chunk.get(..n).unwrap_or(&[]) {
+                let reply = match reader.push(byte) {
+                    Pushed::Pending => continue,
+                    Pushed::Overflow => self.reply_uncached(UNKNOWN_SEQ, ErrorCode::Frame),
+                    Pushed::Frame(frame) => self.handle_frame(frame, counter),
+                };
+                link.write_all(reply)?;
+                link.flush()?;
+            }
+        }
+    }
+
+    /// Handles one frame (without delimiter) and returns the reply frame.
+    pub fn handle_frame<C: CycleCounter>(&mut self, frame: &[u8], counter: &mut C) -> &[u8] {
+        let Envelope { seq, body } = match wire::decode::<Request>(frame) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                let (seq, code) = match e {
+                    WireError::Version(_) => {
+                        (UNKNOWN_SEQ, ErrorCode::Version(wire::FORMAT_VERSION))
+                    }
+                    WireError::Body(seq) => (seq, ErrorCode::Decode),
+                    _ => (UNKNOWN_SEQ, ErrorCode::Frame),
+                };
+                crate::log!("bad frame");
+                return self.reply_uncached(seq, code);
+            }
+        };
+        let is_hello = body == Request::Hello;
+        if !is_hello && self.last_seq == Some(seq) && self.last_len > 0 {
+            crate::log!("repeated seq {=u16}: cached reply", seq);
+            return self.last_reply.get(..self.last_len).unwrap_or(&[]);
+        }
+        let reply = self.apply(body, counter);
+        self.last_len = encode_or_error(seq, &reply, &mut self.last_reply);
+        self.last_seq = Some(seq);
+        self.last_reply.get(..self.last_len).unwrap_or(&[])
+    }
+
+    fn reply_uncached(&mut self, seq: u16, code: ErrorCode) -> &[u8] {
+        let len = encode_or_error(seq, &Reply::Error(code), &mut self.error_reply);
+        self.error_reply.get(..len).unwrap_or(&[])
+    }
+
+    fn apply<C: CycleCounter>(&mut self, request: Request, counter: &mut C) -> Reply {
+        match request {
+            Request::Hello => Reply::Capabilities(self.capabilities::<C>()),
+            Request::PlanBegin(header) => match PlanBuilder::new(header) {
+                Ok(builder) => {
+                    crate::log!("upload of {=u16} layers", header.layer_count);
+                    self.upload = Some(builder);
+                    Reply::Ack
+                }
+                Err(e) => self.refuse_upload(e),
+            },
+            Request::PlanChunk {
+                first_layer,
+                layers,
+            } => {
+                let Some(builder) = self.upload.as_mut() else {
+                    return Reply::Error(ErrorCode::Sequence);
+                };
+                if usize::from(first_layer) != builder.len() {
+                    return Reply::Error(ErrorCode::Sequence);
+                }
+                for layer in layers {
+                    if let Err(e) = builder.push(layer) {
+                        return self.refuse_upload(e);
+                    }
+                }
+                Reply::Ack
+            }
+            Request::PlanCommit => match self.upload.take().map(PlanBuilder::finish) {
+                None => Reply::Error(ErrorCode::Sequence),
+                Some(Err(e)) => Reply::Error(ErrorCode::Plan(e)),
+                Some(Ok(plan)) => {
+                    crate::log!("plan installed: {=usize} layers", plan.layers().len());
+                    self.installed = Some(plan);
+                    Reply::Ack
+                }
+            },
+            Request::Run { mode, inferences } => self.run(mode, inferences, counter),
+        }
+    }
+
+    fn refuse_upload(&mut self, e: PlanError) -> Reply {
+        self.upload = None;
+        Reply::Error(ErrorCode::Plan(e))
+    }
+
+    fn capabilities<C: CycleCounter>(&self) -> Capabilities {
+        let mut board = imc_model::wire::heapless::String::new();
+        for c in self.board.chars() {
+            if board.push(c).is_err() {
+                break;
+            }
+        }
+        Capabilities {
+            board,
+            max_layers: MAX_LAYERS as u16,
+            chunk_layers: CHUNK_LAYERS as u16,
+            max_frame: MAX_FRAME as u16,
+            max_inferences: MAX_INFERENCES,
+            counter: C::KIND,
+        }
+    }
+
+    fn run<C: CycleCounter>(&mut self, mode: Mode, inferences: u32, counter: &mut C) -> Reply {
+        let Some(plan) = self.installed.as_ref() else {
+            return Reply::Error(ErrorCode::NoPlan);
+        };
+        let mut digest = EventDigest::default();
+        let before = counter.now();
+        let outcome = runtime::run(plan, mode, inferences, &mut digest);
+        let controller_cost = counter.now().wrapping_sub(before);
+        match outcome {
+            Ok(outcome) => {
+                crate::log!(
+                    "run done: {=u64} dispatch events, cost {=u64}",
+                    outcome.dispatch_events,
+                    controller_cost
+                );
+                Reply::Results(RunReport {
+                    mode,
+                    inferences,
+                    outcome,
+                    counter: C::KIND,
+                    controller_cost,
+                    event_digest: digest.0,
+                })
+            }
+            Err(e) => Reply::Error(ErrorCode::Run(e)),
+        }
+    }
+}
+
+/// Encodes a reply; every reply fits a frame (tested in `imc-model`), so the fallback, an
+/// empty reply the host times out on and retransmits, is never expected.
+fn encode_or_error(seq: u16, reply: &Reply, out: &mut [u8; MAX_FRAME]) -> usize {
+    wire::encode(seq, reply, out).unwrap_or(0)
+}

@@ -1,0 +1,147 @@
+//! Architecture presets and files (`--arch PRESET|FILE`).
+//!
+//! A preset is a TOML file under `presets/`, compiled in. A user file is TOML or JSON with
+//! the fields of [`ArchParams`], an optional `name`, and an optional `base` preset whose
+//! values fill the fields the file leaves out. The result is a validated [`ArchConfig`].
+
+use std::fmt;
+use std::path::Path;
+
+use imc_model::{ArchConfig, ArchParams};
+
+/// Built-in presets: name and TOML text.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("isaac", include_str!("../../presets/isaac.toml")),
+    ("isaac-noc", include_str!("../../presets/isaac-noc.toml")),
+];
+
+/// A validated architecture with the name reports show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedArch {
+    /// Preset name, the file's `name`, or the file stem.
+    pub name: String,
+    /// The parameters.
+    pub config: ArchConfig,
+}
+
+/// An architecture that could not be loaded; names the source and the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchFileError {
+    /// Preset name or file path.
+    pub source: String,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ArchFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.source)?;
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ArchFileError {}
+
+/// Loads a preset by name or an architecture file by path.
+pub fn load(spec: &str) -> Result<NamedArch, ArchFileError> {
+    if let Some((name, text)) = PRESETS.iter().find(|(name, _)| *name == spec) {
+        return from_toml_text(name, text);
+    }
+    let path = Path::new(spec);
+    let err = |message: String| ArchFileError { source: spec.to_string(), field: None, message };
+    if !path.exists() {
+        let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+        return Err(err(format!("no such preset or file (presets: {})", names.join(", "))));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let table = if spec.ends_with(".json") {
+        serde_json::from_str::<toml::Table>(&text).map_err(|e| err(format!("invalid JSON: {e}")))?
+    } else {
+        text.parse::<toml::Table>().map_err(|e| err(format!("invalid TOML: {e}")))?
+    };
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(spec);
+    from_table(spec, stem, table)
+}
+
+fn from_toml_text(source: &str, text: &str) -> Result<NamedArch, ArchFileError> {
+    let table = text.parse::<toml::Table>().map_err(|e| ArchFileError {
+        source: source.to_string(),
+        field: None,
+        message: format!("invalid TOML: {e}"),
+    })?;
+    from_table(source, source, table)
+}
+
+fn from_table(source: &str, default_name: &str, mut table: toml::Table) -> Result<NamedArch, ArchFileError> {
+    let err = |field: Option<&str>, message: String| ArchFileError {
+        source: source.to_string(),
+        field: field.map(str::to_string),
+        message,
+    };
+    let name = match table.remove("name") {
+        None => default_name.to_string(),
+        Some(toml::Value::String(s)) => s,
+        Some(_) => return Err(err(Some("name"), "must be a string".into())),
+    };
+    let mut merged = match table.remove("base") {
+        None => toml::Table::new(),
+        Some(toml::Value::String(base)) => {
+            let Some((_, text)) = PRESETS.iter().find(|(n, _)| *n == base) else {
+                return Err(err(Some("base"), format!("unknown preset `{base}`")));
+            };
+            let mut base_table: toml::Table = text.parse().map_err(|e| err(Some("base"), format!("{e}")))?;
+            base_table.remove("name");
+            if base_table.contains_key("base") {
+                return Err(err(Some("base"), format!("preset `{base}` is itself derived; name its base instead")));
+            }
+            base_table
+        }
+        Some(_) => return Err(err(Some("base"), "must be a preset name".into())),
+    };
+    merged.extend(table);
+    let params: ArchParams = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+        err(None, e.message().to_string())
+    })?;
+    let config = ArchConfig::new(params).map_err(|e| err(Some(e.field), e.to_string()))?;
+    Ok(NamedArch { name, config })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isaac_preset_is_the_design_default() {
+        let a = load("isaac").unwrap();
+        assert_eq!(a.name, "isaac");
+        assert_eq!(a.config, ArchConfig::isaac());
+    }
+
+    #[test]
+    fn derived_preset_overrides_its_base() {
+        let a = load("isaac-noc").unwrap();
+        assert_eq!(a.config.noc_bits_per_cycle(), Some(1024));
+        assert_eq!(a.config.xbar_rows(), 128);
+    }
+
+    #[test]
+    fn bad_tables_name_the_field() {
+        let t: toml::Table = "base = \"isaac\"\nxbar_rows = 0".parse().unwrap();
+        let e = from_table("f.toml", "f", t).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("xbar_rows"));
+        let t: toml::Table = "base = \"isaac\"\nxbar_rowz = 3".parse().unwrap();
+        let e = from_table("f.toml", "f", t).unwrap_err();
+        assert!(e.message.contains("xbar_rowz"), "{e}");
+        let t: toml::Table = "xbar_rows = 128".parse().unwrap();
+        let e = from_table("f.toml", "f", t).unwrap_err();
+        assert!(e.message.contains("missing field"), "{e}");
+        let t: toml::Table = "base = \"nope\"".parse().unwrap();
+        assert_eq!(from_table("f.toml", "f", t).unwrap_err().field.as_deref(), Some("base"));
+        assert!(load("no-such-preset").unwrap_err().message.contains("isaac"));
+    }
+}

@@ -1,0 +1,53 @@
+//! `lrmp bench`: the paper table. Runs every search method on the built-in networks at
+//! several area factors for both objectives, and writes `table.md` and SVG plots.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use host_optimizer::search::bench::{markdown, run_bench, write_results, BenchConfig};
+use host_optimizer::search::Goal;
+
+use super::search::classify;
+use super::CliResult;
+
+/// Arguments of `lrmp bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Networks (built-in names or files), comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "resnet18,resnet34,resnet50,vgg16,mobilenetv2,digits")]
+    networks: Vec<String>,
+    /// Area factors, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1.0,1.5,2.0", value_parser = super::common::area_factor)]
+    area_factors: Vec<f64>,
+    /// RL episodes per case (and random-search evaluations).
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    episodes: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Accuracy budget in percentage points.
+    #[arg(long, default_value = "1.0")]
+    max_drop: f64,
+    /// Output directory.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+}
+
+/// Runs `lrmp bench`.
+pub fn run(args: BenchArgs) -> CliResult {
+    let config = BenchConfig {
+        networks: args.networks,
+        area_factors: args.area_factors,
+        goals: vec![Goal::Latency, Goal::Throughput],
+        episodes: args.episodes as usize,
+        seed: args.seed,
+        max_drop: args.max_drop,
+    };
+    let cases = run_bench(&config, &mut |c| {
+        eprintln!("{} {} x{:.1}: RL gap to MILP {:?}", c.network, c.goal.as_str(), c.area_factor, c.rl_gap());
+    })
+    .map_err(classify)?;
+    write_results(&args.out, &cases, &config).map_err(classify)?;
+    print!("{}", markdown(&cases, &config));
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Options shared by several subcommands, and their conversion into validated values.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::{Args, ValueEnum};
+use host_optimizer::arch_file::{self, NamedArch};
+use host_optimizer::network::{self, Network};
+use host_optimizer::precision;
+use imc_model::Precision;
+
+use super::{Classify, CliResult, Failure};
+
+/// Which network on which chip.
+#[derive(Args, Clone)]
+pub struct TargetArgs {
+    /// A built-in network (resnet18, resnet34, resnet50, vgg16, mobilenetv2, digits) or a
+    /// network file (.json PIMCOMP-NN graph, .csv or .toml layer table).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub network: String,
+    /// Architecture preset (isaac, isaac-noc) or a TOML/JSON file.
+    #[arg(long, value_name = "PRESET|FILE", default_value = "isaac")]
+    pub arch: String,
+}
+
+impl TargetArgs {
+    /// Loads and validates the network and the architecture.
+    pub fn load(&self) -> CliResult<(Network, NamedArch)> {
+        let network = network::load(&self.network).bad_input()?;
+        let arch = arch_file::load(&self.arch).bad_input()?;
+        Ok((network, arch))
+    }
+}
+
+/// Per-layer precisions.
+#[derive(Args, Clone)]
+pub struct PrecisionArgs {
+    /// Weight/activation bits for every layer but the first and last (e.g. 4/6).
+    #[arg(long, value_name = "W/A", conflicts_with = "precisions")]
+    pub bits: Option<String>,
+    /// A precision file (TOML or JSON; a `--json` report works too).
+    #[arg(long, value_name = "FILE")]
+    pub precisions: Option<PathBuf>,
+    /// Let `--bits` apply to the first and last mappable layers too.
+    #[arg(long)]
+    pub free_ends: bool,
+}
+
+impl PrecisionArgs {
+    /// One precision per layer (8/8 where nothing else is said).
+    pub fn resolve(&self, network: &Network) -> CliResult<Vec<Precision>> {
+        if let Some(path) = &self.precisions {
+            return precision::load_file(path, network).bad_input();
+        }
+        let p = match &self.bits {
+            Some(text) => precision::parse_bits(text).map_err(|m| Failure::BadInput(anyhow!("--bits: {m}")))?,
+            None => Precision::BASELINE,
+        };
+        Ok(precision::uniform(network, p, self.free_ends))
+    }
+}
+
+/// What the optimiser minimises.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectiveArg {
+    /// Latency of one inference, `sum T_l`.
+    Latency,
+    /// Pipelined interval `max T_l` (maximises throughput).
+    Throughput,
+    /// `alpha * L/L0 + (1 - alpha) * I/I0` (set `--alpha`).
+    Mixed,
+}
+
+impl ObjectiveArg {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectiveArg::Latency => "latency",
+            ObjectiveArg::Throughput => "throughput",
+            ObjectiveArg::Mixed => "mixed",
+        }
+    }
+}
+
+/// Parses an area factor: finite, positive, at most 1000.
+pub fn area_factor(text: &str) -> Result<f64, String> {
+    let f: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if f.is_finite() && f > 0.0 && f <= 1000.0 {
+        Ok(f)
+    } else {
+        Err(format!("{text} is outside (0, 1000]"))
+    }
+}
+
+/// Parses a weight in `[0, 1]`.
+pub fn unit_interval(text: &str) -> Result<f64, String> {
+    let f: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err(format!("{text} is outside [0, 1]"))
+    }
+}

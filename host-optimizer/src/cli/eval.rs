@@ -1,0 +1,222 @@
+//! `lrmp eval`: accuracy of a network at given precisions — measured through the
+//! bit-accurate crossbar model (digits), the proxy noise model, or an external evaluator.
+//! Also the two maintenance commands of the digits network: `--retrain` (feature `train`)
+//! and `--calibrate-proxy` (fits the proxy against `measured`, prints its Spearman figure).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::Args;
+use host_optimizer::accuracy::external::ExternalOracle;
+use host_optimizer::accuracy::measured::MeasuredOracle;
+use host_optimizer::accuracy::proxy::{self, ProxyConstants, ProxyOracle};
+use host_optimizer::accuracy::{AccuracyOracle, OracleSpec};
+use host_optimizer::network::Network;
+use imc_model::{ArchConfig, Precision};
+use serde_json::{json, Value};
+
+use super::common::{PrecisionArgs, TargetArgs};
+use super::{Classify, CliResult, Failure};
+
+/// Arguments of `lrmp eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    precision: PrecisionArgs,
+    /// Accuracy oracle: measured (crossbar model; networks with weights), proxy (noise
+    /// model) or external:CMD. Default: measured where weights exist, else proxy.
+    #[arg(long, value_name = "ORACLE", value_parser = OracleSpec::parse)]
+    accuracy: Option<OracleSpec>,
+    /// Seconds an external evaluator may take for one assignment.
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = timeout_secs)]
+    external_timeout: Duration,
+    /// Override the architecture's ADC resolution (e.g. to compare with a lossless ADC).
+    #[arg(long, value_name = "BITS")]
+    adc_bits: Option<u8>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Retrain the digits network with candle and write its weights (needs a build with
+    /// `--features train`).
+    #[arg(long)]
+    retrain: bool,
+    /// Training epochs for --retrain.
+    #[arg(long, requires = "retrain")]
+    epochs: Option<u32>,
+    /// Training seed for --retrain.
+    #[arg(long, requires = "retrain")]
+    seed: Option<u64>,
+    /// Where --retrain writes the weights (default: the repository's data/digits/weights.json).
+    #[arg(long, value_name = "FILE", requires = "retrain")]
+    weights_out: Option<PathBuf>,
+    /// Fit the proxy against `measured` on the digits network and print the Spearman
+    /// correlation over random assignments.
+    #[arg(long, conflicts_with = "retrain")]
+    calibrate_proxy: bool,
+    /// Random assignments scored by --calibrate-proxy.
+    #[arg(long, default_value = "100", requires = "calibrate_proxy")]
+    assignments: usize,
+    /// Where --calibrate-proxy writes the constants (not written if omitted).
+    #[arg(long, value_name = "FILE", requires = "calibrate_proxy")]
+    calibration_out: Option<PathBuf>,
+}
+
+fn timeout_secs(text: &str) -> Result<Duration, String> {
+    let s: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(format!("{text} is outside (0, 86400] seconds"))
+    }
+}
+
+fn layer_list(network: &Network, precisions: &[Precision]) -> Vec<Value> {
+    network
+        .layers
+        .iter()
+        .zip(precisions)
+        .map(|(l, p)| json!({"name": l.name, "w_bits": p.w_bits.get(), "a_bits": p.a_bits.get()}))
+        .collect()
+}
+
+/// Runs `lrmp eval`.
+pub fn run(args: EvalArgs) -> CliResult {
+    let (network, arch) = args.target.load()?;
+    let mut config = arch.config;
+    if let Some(bits) = args.adc_bits {
+        let mut p = *config.params();
+        p.adc_bits = bits;
+        config = ArchConfig::new(p).map_err(|e| Failure::BadInput(anyhow!("--adc-bits: {e}")))?;
+    }
+    if args.retrain {
+        return retrain(&args, &network);
+    }
+    if args.calibrate_proxy {
+        return calibrate(&args, &network, config);
+    }
+    let precisions = args.precision.resolve(&network)?;
+    let spec = args.accuracy.clone().unwrap_or_else(|| OracleSpec::default_for(&network));
+    let mut out = json!({
+        "network": network.name,
+        "arch": arch.name,
+        "adc_bits": config.adc_bits(),
+        "layers": layer_list(&network, &precisions),
+    });
+    let text = match spec {
+        OracleSpec::Measured => {
+            let mut oracle = MeasuredOracle::new(&network, config).bad_input()?;
+            let e = oracle.evaluate(&precisions).internal()?;
+            let float = oracle.model().float_accuracy();
+            let drop = oracle.accuracy_drop(&precisions).internal()?;
+            let clipped = 100.0 * e.adc.clipped as f64 / e.adc.reads.max(1) as f64;
+            extend(&mut out, json!({
+                "oracle": "measured", "accuracy": e.accuracy, "float_accuracy": float, "accuracy_drop": drop,
+                "test_samples": e.total, "correct": e.correct, "adc_reads": e.adc.reads, "adc_clipped": e.adc.clipped,
+            }));
+            format!(
+                "accuracy        {:.2}% ({}/{} held-out samples, through the crossbar model)\n\
+                 float accuracy  {:.2}%\naccuracy drop   {drop:.2} pp\n\
+                 ADC             {} of {} column reads clipped ({clipped:.3}%)\n",
+                100.0 * e.accuracy, e.correct, e.total, 100.0 * float, e.adc.clipped, e.adc.reads
+            )
+        }
+        OracleSpec::Proxy => {
+            let constants = ProxyConstants::committed().internal()?;
+            let mut oracle = ProxyOracle::new(&network, &constants);
+            let drop = oracle.accuracy_drop(&precisions).internal()?;
+            let terms: Vec<f64> = precisions.iter().enumerate().map(|(l, &p)| oracle.layer_drop(l, p)).collect();
+            extend(&mut out, json!({
+                "oracle": "proxy", "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
+                "layer_drops": terms, "proxy_spearman": constants.spearman,
+            }));
+            format!(
+                "accuracy drop   {drop:.2} pp (PROXY: quantization-noise model calibrated on digits, \
+                 Spearman {:.2} vs measured; not a measurement)\n",
+                constants.spearman
+            )
+        }
+        OracleSpec::External(cmd) => {
+            let mut oracle = ExternalOracle::new(&cmd, &network, args.external_timeout);
+            let drop = oracle.accuracy_drop(&precisions).bad_input()?;
+            extend(&mut out, json!({
+                "oracle": "external", "command": cmd, "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
+            }));
+            format!("accuracy drop   {drop:.2} pp (external evaluator `{cmd}`)\n")
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out).internal()?);
+    } else {
+        let layers: Vec<String> = network
+            .layers
+            .iter()
+            .zip(&precisions)
+            .map(|(l, p)| format!("{} {}/{}", l.name, p.w_bits.get(), p.a_bits.get()))
+            .collect();
+        println!("network         {} (arch {}, ADC {} bits)", network.name, arch.name, config.adc_bits());
+        println!("precisions      {}", layers.join(", "));
+        print!("{text}");
+    }
+    Ok(())
+}
+
+fn extend(out: &mut Value, more: Value) {
+    if let (Value::Object(o), Value::Object(m)) = (out, more) {
+        o.extend(m);
+    }
+}
+
+fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResult {
+    let mut measured = MeasuredOracle::new(network, config).bad_input()?;
+    let c = proxy::calibrate(&mut measured, network, args.assignments, 0x5EED_0001).internal()?;
+    let text = serde_json::to_string_pretty(&c.constants).internal()? + "\n";
+    if let Some(path) = &args.calibration_out {
+        std::fs::write(path, &text).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
+    }
+    if args.json {
+        let pairs: Vec<Value> = c.pairs.iter().map(|(m, p)| json!({"measured": m, "proxy": p})).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"constants": c.constants, "pairs": pairs})).internal()?);
+    } else {
+        print!("{text}");
+        println!(
+            "Spearman correlation of proxy vs measured drop over {} random assignments: {:.3}",
+            args.assignments, c.constants.spearman
+        );
+    }
+    Ok(())
+}
+
+#[cfg(feature = "train")]
+fn retrain(args: &EvalArgs, network: &Network) -> CliResult {
+    use host_optimizer::digits::{dataset::Dataset, train};
+    if !host_optimizer::accuracy::measured::has_weights(network) {
+        return Err(Failure::BadInput(anyhow!("--retrain applies to the built-in `digits` network only")));
+    }
+    let mut cfg = train::TrainConfig::default();
+    cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
+    cfg.seed = args.seed.unwrap_or(cfg.seed);
+    let data = Dataset::embedded().internal()?;
+    let weights = train::train(&data, &cfg, |epoch, loss, acc| {
+        eprintln!("epoch {epoch:3}  loss {loss:.4}  float test accuracy {:.2}%", 100.0 * acc)
+    })
+    .internal()?;
+    let path = args.weights_out.clone().unwrap_or_else(|| PathBuf::from(host_optimizer::digits::WEIGHTS_PATH));
+    std::fs::write(&path, weights.to_json().internal()?).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
+    println!(
+        "wrote {} (float test accuracy {:.2}%); rebuild lrmp to embed them",
+        path.display(),
+        100.0 * weights.training().float_test_accuracy
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "train"))]
+fn retrain(_args: &EvalArgs, _network: &Network) -> CliResult {
+    Err(Failure::BadInput(anyhow!(
+        "this lrmp was built without training support; rebuild with \
+         `cargo build --release -p host-optimizer --features train`"
+    )))
+}

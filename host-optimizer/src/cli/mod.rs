@@ -1,0 +1,81 @@
+//! Subcommands of `lrmp`, one file each, and the failure type that sets the exit code.
+
+mod common;
+mod eval;
+mod plan;
+mod run;
+mod search;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Layer Replication with Mixed Precision for NVM-crossbar IMC accelerators.
+#[derive(Parser)]
+#[command(name = "lrmp", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Optimal replication for given per-layer precisions (default 8/8).
+    Plan(plan::PlanArgs),
+    /// Search precisions and replication (RL + ILP, exact MILP, baselines).
+    Search(search::SearchArgs),
+    /// Ship a plan to a board (or QEMU), run it and check its timing against the model.
+    Run(run::RunArgs),
+    /// Accuracy of a network at given precisions through the crossbar model.
+    Eval(eval::EvalArgs),
+}
+
+/// Why a command failed; decides the exit code.
+pub enum Failure {
+    /// The user's input is wrong (exit code 2).
+    BadInput(anyhow::Error),
+    /// Something inside failed (exit code 1).
+    Internal(anyhow::Error),
+}
+
+/// Result of a subcommand.
+pub type CliResult<T = ()> = Result<T, Failure>;
+
+/// Classifies library errors at the edge.
+pub trait Classify<T> {
+    /// The error is the user's input.
+    fn bad_input(self) -> CliResult<T>;
+    /// The error is ours.
+    fn internal(self) -> CliResult<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> Classify<T> for Result<T, E> {
+    fn bad_input(self) -> CliResult<T> {
+        self.map_err(|e| Failure::BadInput(e.into()))
+    }
+    fn internal(self) -> CliResult<T> {
+        self.map_err(|e| Failure::Internal(e.into()))
+    }
+}
+
+/// Parses the command line, runs the subcommand and maps its outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Plan(args) => plan::run(args),
+        Command::Search(args) => search::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Eval(args) => eval::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Internal(e)) => {
+            eprintln!("internal error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

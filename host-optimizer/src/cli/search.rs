@@ -1,0 +1,202 @@
+//! `lrmp search`: precisions and replication under an area and an accuracy budget, by the
+//! RL agent with the exact replication optimiser in the loop, the exact joint MILP, or a
+//! baseline. Prints the DESIGN section 7 report (with `result.accuracy_drop` and a `search`
+//! block) and optionally writes the plan file.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use host_optimizer::accuracy::OracleSpec;
+use host_optimizer::plan_file;
+use host_optimizer::report::{PlanReport, ReportInput};
+use host_optimizer::search::adapters::run_with_project_tools;
+use host_optimizer::search::{EpisodeReport, Goal, Method, ProblemSpec, RlConfig, SearchError, SearchProblem};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::common::{area_factor, TargetArgs};
+use super::{Classify, CliResult, Failure};
+
+/// Arguments of `lrmp search`.
+#[derive(Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// rl, milp, random, uniform1..uniform8, replication, precision or baseline.
+    #[arg(long, default_value = "rl", value_parser = parse_method)]
+    method: Method,
+    /// Episodes of RL (and evaluations of random search).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    episodes: u64,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Accuracy oracle: measured, proxy or external:CMD (default: measured where the
+    /// network has weights, else proxy).
+    #[arg(long, value_name = "ORACLE", value_parser = OracleSpec::parse)]
+    accuracy: Option<OracleSpec>,
+    /// Accuracy budget in percentage points.
+    #[arg(long, value_name = "PCT", default_value = "1.0", value_parser = non_negative)]
+    max_drop: f64,
+    /// What the search minimises.
+    #[arg(long, value_enum, default_value_t = GoalArg::Latency)]
+    objective: GoalArg,
+    /// Area budget as a multiple of the 8/8 unreplicated baseline's area.
+    #[arg(long, value_name = "F", default_value = "1.0", value_parser = area_factor)]
+    area_factor: f64,
+    /// Let the first and last layers leave 8/8.
+    #[arg(long)]
+    free_ends: bool,
+    /// Print the JSON report instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Write the plan file here.
+    #[arg(long, value_name = "PLAN")]
+    out: Option<PathBuf>,
+}
+
+/// The search objective on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoalArg {
+    /// Latency of one inference.
+    Latency,
+    /// Pipelined interval (throughput).
+    Throughput,
+}
+
+impl From<GoalArg> for Goal {
+    fn from(g: GoalArg) -> Goal {
+        match g {
+            GoalArg::Latency => Goal::Latency,
+            GoalArg::Throughput => Goal::Throughput,
+        }
+    }
+}
+
+fn parse_method(text: &str) -> Result<Method, String> {
+    text.parse()
+}
+
+fn non_negative(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{text} must be a finite number >= 0"))
+    }
+}
+
+/// Maps a search error to the exit code: the user's problem or oracle is bad input.
+pub fn classify(e: SearchError) -> Failure {
+    match e {
+        SearchError::Input(_) | SearchError::Accuracy(_) => Failure::BadInput(e.into()),
+        _ => Failure::Internal(e.into()),
+    }
+}
+
+/// Search-specific fields added to the plan report.
+#[derive(Serialize)]
+struct SearchInfo {
+    method: String,
+    oracle: String,
+    episodes: u64,
+    seed: u64,
+    max_drop: f64,
+    feasible: bool,
+    evaluations: usize,
+    seconds: f64,
+    gain: f64,
+}
+
+#[derive(Serialize)]
+struct SearchReport {
+    #[serde(flatten)]
+    plan: PlanReport,
+    search: SearchInfo,
+}
+
+/// Runs `lrmp search`.
+pub fn run(args: SearchArgs) -> CliResult {
+    let (network, arch) = args.target.load()?;
+    let spec = ProblemSpec {
+        area_factor: args.area_factor,
+        goal: args.objective.into(),
+        bits: (2..=8).collect(),
+        free_ends: args.free_ends,
+        max_drop: args.max_drop,
+    };
+    let problem = SearchProblem::new(arch.config, &network, &spec).map_err(classify)?;
+    let oracle = args.accuracy.clone().unwrap_or_else(|| OracleSpec::default_for(&network));
+    let episodes = usize::try_from(args.episodes).bad_input()?;
+    let bar = if std::io::stderr().is_terminal() && matches!(args.method, Method::Rl | Method::Random | Method::PrecisionOnly)
+    {
+        let bar = ProgressBar::new(args.episodes);
+        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} episodes  {msg}  [{elapsed}<{eta}]")
+            .internal()?;
+        bar.set_style(style);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut on_episode = |r: EpisodeReport| {
+        bar.set_position(r.episode as u64 + 1);
+        bar.set_message(format!("best gain {:.2}x at drop {:.2}  (this: {:.2}x, {:.2})", r.best_gain, r.best_drop, r.gain, r.drop));
+    };
+    let rl = RlConfig { episodes, seed: args.seed, ..RlConfig::default() };
+    let result = run_with_project_tools(&network, &problem, &oracle, args.method, rl, None, &mut on_episode)
+        .map_err(classify)?;
+    bar.finish_and_clear();
+    let costs = problem.costs(&result.precisions).map_err(classify)?;
+    let mut plan = PlanReport::build(&ReportInput {
+        network: &network,
+        arch_name: &arch.name,
+        arch: &problem.arch,
+        objective: problem.goal.as_str(),
+        budget_xbars: problem.budget.get(),
+        area_factor: args.area_factor,
+        baseline_costs: &problem.baseline_costs,
+        baseline: &problem.baseline,
+        precisions: &result.precisions,
+        costs: &costs,
+        replication: &result.replication,
+        result: &result.totals,
+    });
+    plan.result.accuracy_drop = Some(result.drop);
+    if let Some(path) = &args.out {
+        let file = plan_file::build(&problem.arch, &network, &result.precisions, &result.replication).internal()?;
+        plan_file::write(&file, path).bad_input()?;
+    }
+    let info = SearchInfo {
+        method: result.method.to_string(),
+        oracle: match &oracle {
+            OracleSpec::Measured => "measured".into(),
+            OracleSpec::Proxy => "proxy".into(),
+            OracleSpec::External(cmd) => format!("external:{cmd}"),
+        },
+        episodes: args.episodes,
+        seed: args.seed,
+        max_drop: args.max_drop,
+        feasible: result.feasible,
+        evaluations: result.evaluations,
+        seconds: result.seconds,
+        gain: result.gain,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&SearchReport { plan, search: info }).internal()?);
+    } else {
+        print!("{}", plan.to_table());
+        println!(
+            "search: {} ({} evaluations, {:.1} s), {} gain {:.3}x, accuracy drop {:.3} points (budget {}){}",
+            info.method,
+            info.evaluations,
+            info.seconds,
+            problem.goal.as_str(),
+            info.gain,
+            result.drop,
+            args.max_drop,
+            if result.feasible { "" } else { " - NOT within the accuracy budget" }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! The host end of the link to the controller firmware: frames out, replies in, with
+//! retransmission, over any byte stream (QEMU's TCP serial, a serial port, an in-memory
+//! pipe in tests).
+//!
+//! Invariants: every request gets a fresh sequence number and is retransmitted (same number)
+//! when no valid reply with that number arrives within the stream's read timeout, or when
+//! the controller reports a damaged frame; a plan is checked against the controller's
+//! capabilities before any of it is sent.
+
+pub mod board;
+
+pub use board::{connect_qemu, open_serial, QemuBoard, QemuError};
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use imc_model::runtime::{Mode, Plan};
+use imc_model::wire::{
+    self, Capabilities, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, CHUNK_LAYERS,
+    MAX_FRAME, UNKNOWN_SEQ,
+};
+
+/// Attempts per request before the link is declared dead.
+pub const ATTEMPTS: u32 = 5;
+
+/// Why a link exchange failed.
+#[derive(Debug)]
+pub enum LinkError {
+    /// The byte stream failed.
+    Io(io::Error),
+    /// No valid reply after every attempt.
+    NoReply,
+    /// The controller refused the request.
+    Refused(ErrorCode),
+    /// A reply of the wrong kind.
+    Unexpected(Reply),
+    /// The plan exceeds what the controller can hold.
+    Capacity {
+        /// What is too large.
+        what: &'static str,
+        /// The plan's need.
+        need: u64,
+        /// The controller's capacity.
+        have: u64,
+    },
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::Io(e) => write!(f, "link I/O: {e}"),
+            LinkError::NoReply => write!(f, "no valid reply from the controller"),
+            LinkError::Refused(code) => write!(f, "the controller refused the request: {code:?}"),
+            LinkError::Unexpected(reply) => {
+                write!(f, "unexpected reply from the controller: {reply:?}")
+            }
+            LinkError::Capacity { what, need, have } => {
+                write!(
+                    f,
+                    "the plan needs {need} {what}; the controller holds at most {have}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for LinkError {}
+
+/// Counters of one client's traffic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Frames written, retransmissions included.
+    pub frames_sent: u64,
+    /// Requests sent again.
+    pub retransmissions: u64,
+    /// Replies dropped as damaged or stale.
+    pub dropped_replies: u64,
+}
+
+/// A client of the controller over a byte stream whose reads time out
+/// (`ErrorKind::TimedOut` or `WouldBlock`).
+pub struct Client<T> {
+    io: T,
+    reader: FrameReader,
+    seq: u16,
+    stats: LinkStats,
+    attempts: u32,
+}
+
+impl<T: Read + Write> Client<T> {
+    /// A client over `io`.
+    pub fn new(io: T) -> Client<T> {
+        Client {
+            io,
+            reader: FrameReader::new(),
+            seq: 0,
+            stats: LinkStats::default(),
+            attempts: ATTEMPTS,
+        }
+    }
+
+    /// Sets how many read timeouts a request may take before the link is declared dead
+    /// (a long run answers only when it is done; [`ATTEMPTS`] by default).
+    pub fn set_attempts(&mut self, attempts: u32) {
+        self.attempts = attempts.max(1);
+    }
+
+    /// Traffic so far.
+    pub fn stats(&self) -> LinkStats {
+        self.stats
+    }
+
+    /// Asks the controller what it can hold.
+    pub fn hello(&mut self) -> Result<Capabilities, LinkError> {
+        match self.request(&Request::Hello)? {
+            Reply::Capabilities(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Uploads and installs `plan`, after checking it fits the controller.
+    pub fn upload(&mut self, plan: &Plan, caps: &Capabilities) -> Result<(), LinkError> {
+        check_fits(plan, caps)?;
+        self.expect_ack(&Request::PlanBegin(*plan.header()))?;
+        let chunk = usize::from(caps.chunk_layers).clamp(1, CHUNK_LAYERS);
+        for (index, layers) in plan.layers().chunks(chunk).enumerate() {
+            let first_layer = u16::try_from(index * chunk).map_err(|_| LinkError::Capacity {
+                what: "layers",
+                need: plan.layers().len() as u64,
+                have: u64::from(u16::MAX),
+            })?;
+            // `chunk <= CHUNK_LAYERS`, so the slice always fits the message's capacity.
+            let layers = wire::heapless::Vec::from_slice(layers).map_err(|_| LinkError::NoReply)?;
+            self.expect_ack(&Request::PlanChunk {
+                first_layer,
+                layers,
+            })?;
+        }
+        self.expect_ack(&Request::PlanCommit)
+    }
+
+    /// Runs the installed plan.
+    pub fn run(&mut self, mode: Mode, inferences: u32) -> Result<RunReport, LinkError> {
+        match self.request(&Request::Run { mode, inferences })? {
+            Reply::Results(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sends a request with no acknowledgement semantics checked; for tests of refusals.
+    pub fn request(&mut self, request: &Request) -> Result<Reply, LinkError> {
+        self.seq = self.seq.wrapping_add(1);
+        if self.seq == UNKNOWN_SEQ {
+            self.seq = 0;
+        }
+        let mut frame = [0u8; MAX_FRAME];
+        let len = wire::encode(self.seq, request, &mut frame).map_err(|_| LinkError::Capacity {
+            what: "frame bytes",
+            need: MAX_FRAME as u64 + 1,
+            have: MAX_FRAME as u64,
+        })?;
+        for attempt in 0..self.attempts {
+            if attempt > 0 {
+                self.stats.retransmissions += 1;
+            }
+            self.io.write_all(&frame[..len]).map_err(LinkError::Io)?;
+            self.io.flush().map_err(LinkError::Io)?;
+            self.stats.frames_sent += 1;
+            if let Some(reply) = self.await_reply()? {
+                return Ok(reply);
+            }
+        }
+        Err(LinkError::NoReply)
+    }
+
+    /// Reads until the reply to the current sequence number arrives (`Some`) or the
+    /// request must be retransmitted (`None`).
+    fn await_reply(&mut self) -> Result<Option<Reply>, LinkError> {
+        let mut byte = [0u8; 1];
+        loop {
+            match self.io.read(&mut byte) {
+                Ok(0) => return Err(LinkError::Io(io::ErrorKind::UnexpectedEof.into())),
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                    ) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(LinkError::Io(e)),
+            }
+            let frame = match self.reader.push(byte[0]) {
+                Pushed::Pending => continue,
+                Pushed::Overflow => {
+                    self.stats.dropped_replies += 1;
+                    continue;
+                }
+                Pushed::Frame(frame) => frame,
+            };
+            match wire::decode::<Reply>(frame) {
+                Ok(env) if env.seq == self.seq => match env.body {
+                    Reply::Error(ErrorCode::Frame) => return Ok(None),
+                    Reply::Error(code) => return Err(LinkError::Refused(code)),
+                    reply => return Ok(Some(reply)),
+                },
+                Ok(env) if env.seq == UNKNOWN_SEQ => match env.body {
+                    Reply::Error(ErrorCode::Version(v)) => {
+                        return Err(LinkError::Refused(ErrorCode::Version(v)))
+                    }
+                    // The controller could not read our frame: send it again.
+                    _ => return Ok(None),
+                },
+                // A stale reply to an earlier attempt, or a damaged one: keep listening.
+                _ => self.stats.dropped_replies += 1,
+            }
+        }
+    }
+
+    fn expect_ack(&mut self, request: &Request) -> Result<(), LinkError> {
+        match self.request(request)? {
+            Reply::Ack => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(reply: Reply) -> LinkError {
+    match reply {
+        Reply::Error(code) => LinkError::Refused(code),
+        other => LinkError::Unexpected(other),
+    }
+}
+
+/// Refuses a plan the controller could not hold, before anything is sent.
+pub fn check_fits(plan: &Plan, caps: &Capabilities) -> Result<(), LinkError> {
+    let need = plan.layers().len() as u64;
+    let have = u64::from(caps.max_layers);
+    if need > have {
+        return Err(LinkError::Capacity {
+            what: "layers",
+            need,
+            have,
+        });
+    }
+    if caps.chunk_layers == 0 || usize::from(caps.max_frame) != MAX_FRAME {
+        return Err(LinkError::Capacity {
+            what: "frame bytes (the firmware was built with other wire capacities)",
+            need: MAX_FRAME as u64,
+            have: u64::from(caps.max_frame),
+        });
+    }
+    Ok(())
+}

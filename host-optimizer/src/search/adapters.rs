@@ -1,0 +1,114 @@
+//! Adapters from the project's replication optimiser and accuracy oracles to the search's
+//! small interfaces ([`Replicator`], [`DropOracle`], [`LayerDrops`]).
+//!
+//! The replicator is the exact fast path of [`crate::replicate`] (bisection for the
+//! interval, knapsack DP for latency), with the exact ILP when the DP table would be too
+//! large; a budget below one replica per layer is "does not fit", not an error.
+
+use std::time::Duration;
+
+use imc_model::{ArchConfig, Crossbars, LayerCost, Precision};
+
+use super::evaluate::{DropOracle, Replicator};
+use super::milp::LayerDrops;
+use super::problem::{Goal, SearchError};
+use super::methods::{run_method, Method, MethodResult, Tools};
+use super::problem::SearchProblem;
+use super::rl::{EpisodeReport, RlConfig};
+use crate::accuracy::proxy::{ProxyConstants, ProxyOracle};
+use crate::accuracy::{self, AccuracyOracle, OracleSpec};
+use crate::network::Network;
+use crate::replicate::{self, Constraints, Objective, ReplicateError, SolverChoice};
+
+/// The exact replication optimiser of [`crate::replicate`], fast path first.
+pub struct ExactReplicator {
+    arch: ArchConfig,
+}
+
+impl ExactReplicator {
+    /// For this architecture.
+    pub fn new(arch: ArchConfig) -> Self {
+        ExactReplicator { arch }
+    }
+}
+
+fn objective(goal: Goal) -> Objective {
+    match goal {
+        Goal::Latency => Objective::Latency,
+        Goal::Throughput => Objective::Throughput,
+    }
+}
+
+impl Replicator for ExactReplicator {
+    fn replicate(&mut self, costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Result<Option<Vec<u64>>, SearchError> {
+        let none = Constraints::default();
+        let plan = match goal {
+            Goal::Throughput => replicate::min_interval(&self.arch, costs, budget, &none),
+            Goal::Latency => replicate::min_latency(&self.arch, costs, budget, &none),
+        };
+        match plan {
+            Ok(plan) => Ok(Some(plan.replication)),
+            Err(ReplicateError::Infeasible { .. }) => Ok(None),
+            Err(ReplicateError::NoFastPath(_)) => {
+                let problem = replicate::Problem {
+                    arch: &self.arch,
+                    costs,
+                    budget,
+                    objective: objective(goal),
+                    constraints: none,
+                };
+                match replicate::solve(&problem, SolverChoice::Ilp) {
+                    Ok(s) => Ok(Some(s.replication)),
+                    Err(ReplicateError::Infeasible { .. }) => Ok(None),
+                    Err(e) => Err(SearchError::Replication(e.to_string())),
+                }
+            }
+            Err(e) => Err(SearchError::Replication(e.to_string())),
+        }
+    }
+}
+
+/// Any [`AccuracyOracle`] as the search's oracle.
+pub struct OracleAdapter<'a>(pub &'a mut dyn AccuracyOracle);
+
+impl DropOracle for OracleAdapter<'_> {
+    fn drop(&mut self, precisions: &[Precision]) -> Result<f64, SearchError> {
+        self.0.accuracy_drop(precisions).map_err(|e| SearchError::Accuracy(e.to_string()))
+    }
+}
+
+impl LayerDrops for ProxyOracle {
+    fn layer_drop(&self, layer: usize, precision: Precision) -> f64 {
+        ProxyOracle::layer_drop(self, layer, precision)
+    }
+}
+
+/// Runs `method` on `problem` with the project's exact replicator and the oracle `oracle`
+/// (the joint MILP also gets the proxy's per-layer terms when the oracle is the proxy).
+pub fn run_with_project_tools(
+    network: &Network,
+    problem: &SearchProblem,
+    oracle: &OracleSpec,
+    method: Method,
+    rl: RlConfig,
+    precisions: Option<Vec<Precision>>,
+    on_episode: &mut dyn FnMut(EpisodeReport),
+) -> Result<MethodResult, SearchError> {
+    let accuracy_error = |e: accuracy::AccuracyError| SearchError::Accuracy(e.to_string());
+    let mut built = accuracy::build(oracle, network, &problem.arch).map_err(accuracy_error)?;
+    let proxy = match oracle {
+        OracleSpec::Proxy => Some(ProxyOracle::new(network, &ProxyConstants::committed().map_err(accuracy_error)?)),
+        _ => None,
+    };
+    let mut replicator = ExactReplicator::new(problem.arch);
+    let mut adapter = OracleAdapter(built.as_mut());
+    let mut tools = Tools {
+        replicator: &mut replicator,
+        oracle: &mut adapter,
+        layer_drops: proxy.as_ref().map(|p| p as &dyn LayerDrops),
+        rl,
+        precisions,
+        milp_time_limit: Duration::from_secs(60),
+    };
+    run_method(problem, method, &mut tools, on_episode)
+}

@@ -1,0 +1,29 @@
+//! LRMP search: per-layer weight and activation precisions plus replication, under an area
+//! budget and an accuracy budget.
+//!
+//! - [`problem`]: the validated [`SearchProblem`] (network, arch, budget, goal, bit choices).
+//! - [`evaluate`]: one evaluation = exact replication + accuracy oracle + reward; every
+//!   method goes through it.
+//! - [`agent`], [`mlp`], [`rl`]: the HAQ-style DDPG agent on candle (CPU) and its loop.
+//! - [`milp`]: the exact joint MILP (precisions and replication at once, additive proxy).
+//! - [`methods`]: baselines and every method behind [`run_method`].
+//! - [`table`], [`plots`]: the paper table and SVG plots of `lrmp bench`.
+//!
+//! Invariants: every cost comes from `imc_model::cost`; the same seed gives the same result.
+
+pub mod adapters;
+pub mod agent;
+pub mod bench;
+pub mod evaluate;
+pub mod methods;
+pub mod milp;
+pub mod mlp;
+pub mod plots;
+pub mod problem;
+pub mod rl;
+
+pub use evaluate::{DropOracle, Evaluation, Evaluator, Replicator};
+pub use methods::{run_method, Method, MethodResult, Tools};
+pub use milp::{replicate_exact, solve_joint, JointSolution, LayerDrops};
+pub use problem::{Goal, ProblemSpec, SearchError, SearchProblem};
+pub use rl::{EpisodeReport, RlConfig};

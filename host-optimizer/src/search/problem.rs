@@ -1,0 +1,287 @@
+//! The search problem: a network on an architecture, an area budget, an objective, the
+//! precision choices and the accuracy budget.
+//!
+//! A [`SearchProblem`] is validated once: at least one layer, a non-empty set of bit widths,
+//! a positive budget, a finite non-negative accuracy budget, and baseline (8/8, `r = 1`) costs
+//! that fit in 64 bits. Every cost number comes from `imc_model::cost`.
+
+use std::fmt;
+
+use imc_model::cost::totals;
+use imc_model::{ArchConfig, Bits, Crossbars, Cycles, LayerCost, LayerShape, Precision, Totals};
+
+use crate::network::Network;
+
+/// What the search minimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Goal {
+    /// Latency of one inference `L = sum T_l`.
+    Latency,
+    /// Pipelined interval `I = max T_l` (throughput = clock / I).
+    Throughput,
+}
+
+impl Goal {
+    /// Name used in reports and on the command line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Goal::Latency => "latency",
+            Goal::Throughput => "throughput",
+        }
+    }
+    /// The figure this goal minimises.
+    pub fn metric(self, t: &Totals) -> Cycles {
+        match self {
+            Goal::Latency => t.latency,
+            Goal::Throughput => t.interval,
+        }
+    }
+}
+
+/// Why a search could not be set up or run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SearchError {
+    /// The problem itself is malformed (bad budget, empty bit set, ...): the user's input.
+    Input(String),
+    /// The cost model refused a mapping (overflow); carries its message.
+    Cost(String),
+    /// The replication optimiser failed.
+    Replication(String),
+    /// The accuracy oracle failed.
+    Accuracy(String),
+    /// A solver or the agent's tensors failed.
+    Solver(String),
+}
+
+impl fmt::Display for SearchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SearchError::Input(m) => write!(f, "invalid search problem: {m}"),
+            SearchError::Cost(m) => write!(f, "cost model: {m}"),
+            SearchError::Replication(m) => write!(f, "replication optimiser: {m}"),
+            SearchError::Accuracy(m) => write!(f, "accuracy oracle: {m}"),
+            SearchError::Solver(m) => write!(f, "solver: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SearchError {}
+
+impl From<imc_model::CostError> for SearchError {
+    fn from(e: imc_model::CostError) -> Self {
+        SearchError::Cost(e.to_string())
+    }
+}
+
+/// Raw knobs of a problem; validated by [`SearchProblem::new`].
+#[derive(Clone, Debug)]
+pub struct ProblemSpec {
+    /// Area budget as a multiple of the baseline area `A_0`.
+    pub area_factor: f64,
+    /// What to minimise.
+    pub goal: Goal,
+    /// Bit widths the search may choose for `b_w` and `b_a`.
+    pub bits: Vec<u8>,
+    /// Let the first and last layers leave 8/8.
+    pub free_ends: bool,
+    /// Accuracy budget in percentage points.
+    pub max_drop: f64,
+}
+
+impl Default for ProblemSpec {
+    fn default() -> Self {
+        ProblemSpec { area_factor: 1.0, goal: Goal::Latency, bits: (2..=8).collect(), free_ends: false, max_drop: 1.0 }
+    }
+}
+
+/// A validated search problem.
+#[derive(Clone, Debug)]
+pub struct SearchProblem {
+    /// Hardware.
+    pub arch: ArchConfig,
+    /// Network name (reports).
+    pub network: String,
+    /// Layer names, in order.
+    pub names: Vec<String>,
+    /// Layer shapes, in order.
+    pub shapes: Vec<LayerShape>,
+    /// Layer strides (height, width), in order.
+    pub strides: Vec<(u32, u32)>,
+    /// Area budget.
+    pub budget: Crossbars,
+    /// What to minimise.
+    pub goal: Goal,
+    /// Allowed bit widths, ascending, deduplicated, non-empty.
+    pub bits: Vec<Bits>,
+    /// Layers pinned to 8/8.
+    pub pinned: Vec<bool>,
+    /// Accuracy budget in percentage points.
+    pub max_drop: f64,
+    /// Baseline costs (8/8).
+    pub baseline_costs: Vec<LayerCost>,
+    /// Baseline totals (8/8, `r = 1`).
+    pub baseline: Totals,
+}
+
+impl SearchProblem {
+    /// Validates `spec` for `network` on `arch`.
+    pub fn new(arch: ArchConfig, network: &Network, spec: &ProblemSpec) -> Result<SearchProblem, SearchError> {
+        let shapes: Vec<LayerShape> = network.layers.iter().map(|l| l.shape).collect();
+        if shapes.is_empty() {
+            return Err(SearchError::Input("the network has no mappable layer".into()));
+        }
+        if !(spec.area_factor.is_finite() && spec.area_factor > 0.0) {
+            return Err(SearchError::Input(format!("area factor {} must be positive", spec.area_factor)));
+        }
+        if !(spec.max_drop.is_finite() && spec.max_drop >= 0.0) {
+            return Err(SearchError::Input(format!("accuracy budget {} must be >= 0", spec.max_drop)));
+        }
+        let mut bits: Vec<Bits> = Vec::new();
+        for &b in &spec.bits {
+            let checked = Bits::new(b)
+                .filter(|_| b <= 8)
+                .ok_or_else(|| SearchError::Input(format!("bit width {b} is outside 1..=8")))?;
+            bits.push(checked);
+        }
+        bits.sort();
+        bits.dedup();
+        if bits.is_empty() {
+            return Err(SearchError::Input("no bit width to choose from".into()));
+        }
+        let baseline_costs = shapes
+            .iter()
+            .map(|s| LayerCost::new(&arch, s, Precision::BASELINE))
+            .collect::<Result<Vec<_>, _>>()?;
+        let baseline = totals(&arch, &baseline_costs, &vec![1; shapes.len()])?;
+        // floor(F * A_0); f64 is exact for any realistic crossbar count (< 2^53).
+        let budget = (spec.area_factor * baseline.area.get() as f64).floor();
+        if budget < 1.0 || budget >= u64::MAX as f64 {
+            return Err(SearchError::Input(format!("area factor {} gives no usable budget", spec.area_factor)));
+        }
+        let n = shapes.len();
+        let pinned = (0..n).map(|i| !spec.free_ends && (i == 0 || i + 1 == n)).collect();
+        Ok(SearchProblem {
+            arch,
+            network: network.name.clone(),
+            names: network.layers.iter().map(|l| l.name.clone()).collect(),
+            strides: network.layers.iter().map(|l| l.stride).collect(),
+            shapes,
+            budget: Crossbars(budget as u64),
+            goal: spec.goal,
+            bits,
+            pinned,
+            max_drop: spec.max_drop,
+            baseline_costs,
+            baseline,
+        })
+    }
+
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Always false: a problem has at least one layer.
+    pub fn is_empty(&self) -> bool {
+        self.shapes.is_empty()
+    }
+
+    /// Per-layer costs at `precisions` (one per layer).
+    pub fn costs(&self, precisions: &[Precision]) -> Result<Vec<LayerCost>, SearchError> {
+        if precisions.len() != self.len() {
+            return Err(SearchError::Input(format!("{} precisions for {} layers", precisions.len(), self.len())));
+        }
+        self.shapes
+            .iter()
+            .zip(precisions)
+            .map(|(s, p)| LayerCost::new(&self.arch, s, *p).map_err(SearchError::from))
+            .collect()
+    }
+
+    /// Baseline figure of the goal over the result's: `L_0 / L` or `I_0 / I`.
+    pub fn gain(&self, t: &Totals) -> f64 {
+        let base = self.goal.metric(&self.baseline).get() as f64;
+        base / (self.goal.metric(t).get().max(1) as f64)
+    }
+
+    /// `precisions` with pinned layers forced back to 8/8.
+    pub fn pin(&self, mut precisions: Vec<Precision>) -> Vec<Precision> {
+        for (p, &pinned) in precisions.iter_mut().zip(&self.pinned) {
+            if pinned {
+                *p = Precision::BASELINE;
+            }
+        }
+        precisions
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Small synthetic networks for the search tests (the built-ins live in `network`).
+    use imc_model::{LayerDims, LayerKind, LayerShape};
+
+    use crate::network::{Layer, Network};
+
+    fn conv(name: &str, c_in: u32, c_out: u32, k: u32, stride: u32, out: u32) -> Layer {
+        let dims = LayerDims {
+            kind: LayerKind::Conv,
+            c_in,
+            c_out,
+            kernel_h: k,
+            kernel_w: k,
+            groups: 1,
+            in_h: out * stride,
+            in_w: out * stride,
+            out_h: out,
+            out_w: out,
+        };
+        Layer { name: name.into(), shape: LayerShape::new(dims).unwrap(), stride: (stride, stride), padding: (k / 2, k / 2) }
+    }
+
+    /// A 7-layer CNN with layers of very different cost, so precision and replication matter.
+    pub fn small_cnn() -> Network {
+        let fc = Layer { name: "fc".into(), shape: LayerShape::fc(256, 10).unwrap(), stride: (1, 1), padding: (0, 0) };
+        Network {
+            name: "small".into(),
+            layers: vec![
+                conv("c1", 3, 32, 3, 1, 32),
+                conv("c2", 32, 64, 3, 2, 16),
+                conv("c3", 64, 64, 3, 1, 16),
+                conv("c4", 64, 128, 3, 2, 8),
+                conv("c5", 128, 128, 3, 1, 8),
+                conv("c6", 128, 256, 3, 2, 4),
+                fc,
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_is_floor_of_factor_times_baseline_area() {
+        let net = fixtures::small_cnn();
+        let spec = ProblemSpec { area_factor: 1.5, ..ProblemSpec::default() };
+        let p = SearchProblem::new(ArchConfig::isaac(), &net, &spec).unwrap();
+        assert_eq!(p.budget.get(), (1.5 * p.baseline.area.get() as f64).floor() as u64);
+        assert_eq!(p.pinned, vec![true, false, false, false, false, false, true]);
+        assert!((p.gain(&p.baseline) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_specs_are_input_errors() {
+        let net = fixtures::small_cnn();
+        let bad = [
+            ProblemSpec { area_factor: 0.0, ..ProblemSpec::default() },
+            ProblemSpec { area_factor: f64::NAN, ..ProblemSpec::default() },
+            ProblemSpec { max_drop: -1.0, ..ProblemSpec::default() },
+            ProblemSpec { bits: vec![], ..ProblemSpec::default() },
+            ProblemSpec { bits: vec![9], ..ProblemSpec::default() },
+        ];
+        for spec in bad {
+            assert!(matches!(SearchProblem::new(ArchConfig::isaac(), &net, &spec), Err(SearchError::Input(_))));
+        }
+    }
+}

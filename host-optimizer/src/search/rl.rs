@@ -1,0 +1,171 @@
+//! The LRMP search loop: the DDPG agent walks the layers, choosing `(b_w, b_a)` for each;
+//! the episode's precisions go through the exact replication optimiser and the accuracy
+//! oracle ([`Evaluator`]), and the episode's reward is credited to each of its steps.
+//!
+//! State of layer `l` (all in `[0, 1]`): index, conv/FC, depthwise, `ln C_in`, `ln C_out`,
+//! kernel, stride, `ln P`, `ln X(8)` (each log feature over the network's largest), share of
+//! the baseline latency, share of the baseline area, pinned, and the previous action.
+//! Pinned layers (first and last, unless freed) take no step.
+//!
+//! As in HAQ, each step's reward is the episode reward minus a moving average of past
+//! episode rewards (a variance-reducing baseline). The search returns the best feasible
+//! assignment it evaluated, not the final policy's.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use imc_model::{Bits, LayerKind, Precision};
+
+use super::agent::{truncated_normal, Ddpg, DdpgConfig, Transition, ACTION_DIM};
+use super::evaluate::{Evaluation, Evaluator};
+use super::problem::{SearchError, SearchProblem};
+
+/// Features of a state (static layer features, pinned flag, previous action).
+pub const STATE_DIM: usize = 12 + ACTION_DIM;
+
+/// Settings of an RL search.
+#[derive(Clone, Debug)]
+pub struct RlConfig {
+    /// Episodes (= evaluations).
+    pub episodes: usize,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// The agent.
+    pub ddpg: DdpgConfig,
+}
+
+impl Default for RlConfig {
+    fn default() -> Self {
+        RlConfig { episodes: 300, seed: 0, ddpg: DdpgConfig::default() }
+    }
+}
+
+/// What one episode did (for progress reporting).
+#[derive(Clone, Copy, Debug)]
+pub struct EpisodeReport {
+    /// Episode index from 0.
+    pub episode: usize,
+    /// This episode's gain and drop.
+    pub gain: f64,
+    /// This episode's accuracy drop.
+    pub drop: f64,
+    /// Best feasible gain so far (0 if none).
+    pub best_gain: f64,
+    /// Drop of the best feasible assignment so far.
+    pub best_drop: f64,
+}
+
+/// Outcome of an RL search.
+#[derive(Clone, Debug)]
+pub struct RlOutcome {
+    /// Best feasible evaluation, if any episode was feasible.
+    pub best: Option<Evaluation>,
+    /// Reward of every episode.
+    pub rewards: Vec<f64>,
+}
+
+/// Maps an action in `[0, 1]` to one of `bits` (equal-width bins, lowest first).
+pub fn action_to_bits(action: f32, bits: &[Bits]) -> Bits {
+    let k = bits.len();
+    let index = ((action.clamp(0.0, 1.0) * k as f32) as usize).min(k - 1);
+    bits[index]
+}
+
+/// Static per-layer features (all but the previous action).
+pub fn layer_features(problem: &SearchProblem) -> Vec<Vec<f32>> {
+    let n = problem.len();
+    let max_of = |f: &dyn Fn(usize) -> f64| (0..n).map(f).fold(0.0f64, f64::max);
+    let ln = |x: u64| (x.max(1) as f64).ln();
+    let norm = |x: f64, m: f64| if m > 0.0 { (x / m) as f32 } else { 0.0 };
+    let dims = |l: usize| *problem.shapes[l].dims();
+    let cost = |l: usize| &problem.baseline_costs[l];
+    let max_cin = max_of(&|l| ln(dims(l).c_in.into()));
+    let max_cout = max_of(&|l| ln(dims(l).c_out.into()));
+    let max_k = max_of(&|l| dims(l).kernel_h.max(dims(l).kernel_w).into());
+    let max_stride = max_of(&|l| problem.strides[l].0.max(problem.strides[l].1).into());
+    let max_p = max_of(&|l| ln(cost(l).positions));
+    let max_x = max_of(&|l| ln(cost(l).xbars.get()));
+    let latency = problem.baseline.latency.get().max(1) as f64;
+    let area = problem.baseline.area.get().max(1) as f64;
+    (0..n)
+        .map(|l| {
+            let d = dims(l);
+            vec![
+                if n > 1 { l as f32 / (n - 1) as f32 } else { 0.0 },
+                f32::from(u8::from(d.kind == LayerKind::Conv)),
+                f32::from(u8::from(problem.shapes[l].is_depthwise())),
+                norm(ln(d.c_in.into()), max_cin),
+                norm(ln(d.c_out.into()), max_cout),
+                norm(d.kernel_h.max(d.kernel_w).into(), max_k),
+                norm(problem.strides[l].0.max(problem.strides[l].1).into(), max_stride),
+                norm(ln(cost(l).positions), max_p),
+                norm(ln(cost(l).xbars.get()), max_x),
+                (cost(l).time(1).get() as f64 / latency) as f32,
+                (cost(l).xbars.get() as f64 / area) as f32,
+                f32::from(u8::from(problem.pinned[l])),
+            ]
+        })
+        .collect()
+}
+
+/// Runs the DDPG search for `config.episodes` episodes; `on_episode` sees every episode.
+pub fn search(
+    evaluator: &mut Evaluator<'_>,
+    config: &RlConfig,
+    on_episode: &mut dyn FnMut(EpisodeReport),
+) -> Result<RlOutcome, SearchError> {
+    let problem = evaluator.problem();
+    let features = layer_features(problem);
+    let free: Vec<usize> = (0..problem.len()).filter(|&l| !problem.pinned[l]).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut agent = Ddpg::new(STATE_DIM, config.ddpg.clone(), &mut rng)?;
+    let mut sigma = config.ddpg.noise_sigma;
+    let mut moving_average: Option<f64> = None;
+    let mut rewards = Vec::with_capacity(config.episodes);
+    let state_of = |l: usize, prev: [f32; ACTION_DIM]| {
+        let mut s = features[l].clone();
+        s.extend_from_slice(&prev);
+        s
+    };
+    for episode in 0..config.episodes {
+        let warmup = episode < config.ddpg.warmup_episodes;
+        let mut precisions = vec![Precision::BASELINE; problem.len()];
+        let mut steps: Vec<(Vec<f32>, [f32; ACTION_DIM])> = Vec::with_capacity(free.len());
+        let mut prev = [1.0f32; ACTION_DIM];
+        for &l in &free {
+            let state = state_of(l, prev);
+            let action = if warmup {
+                [rng.random::<f32>(), rng.random::<f32>()]
+            } else {
+                let mu = agent.act(&state)?;
+                mu.map(|m| truncated_normal(&mut rng, f64::from(m), sigma) as f32)
+            };
+            precisions[l] = Precision {
+                w_bits: action_to_bits(action[0], &problem.bits),
+                a_bits: action_to_bits(action[1], &problem.bits),
+            };
+            steps.push((state, action));
+            prev = action;
+        }
+        let eval = evaluator.evaluate(precisions)?;
+        rewards.push(eval.reward);
+        let baseline = moving_average.unwrap_or(eval.reward);
+        let credited = (eval.reward - baseline) as f32;
+        moving_average = Some(0.95 * baseline + 0.05 * eval.reward);
+        for i in 0..steps.len() {
+            let done = i + 1 == steps.len();
+            let next_state = if done { steps[i].0.clone() } else { steps[i + 1].0.clone() };
+            let (state, action) = (steps[i].0.clone(), steps[i].1);
+            agent.remember(Transition { state, action, reward: credited, next_state, done });
+        }
+        if !warmup {
+            for _ in 0..config.ddpg.updates_per_episode {
+                agent.update(&mut rng)?;
+            }
+            sigma *= config.ddpg.noise_decay;
+        }
+        let (best_gain, best_drop) = evaluator.best().map_or((0.0, 0.0), |b| (b.gain, b.drop));
+        on_episode(EpisodeReport { episode, gain: eval.gain, drop: eval.drop, best_gain, best_drop });
+    }
+    Ok(RlOutcome { best: evaluator.best().cloned(), rewards })
+}

@@ -1,0 +1,346 @@
+//! The plan a controller runs: per layer the numbers the dispatcher needs, and where every
+//! replica sits on the chip.
+//!
+//! [`PlanLayer`] and [`PlanHeader`] are the raw forms that travel on the wire; [`Plan`] is
+//! the validated form, built once (whole, or layer by layer through [`PlanBuilder`] as
+//! chunks arrive). Invariants of a [`Plan`]:
+//! - `1..=MAX_LAYERS` layers; every layer has `1 <= replication <= positions`,
+//!   `positions = out_h * out_w <= MAX_POSITIONS`, `replication <= MAX_REPLICAS`,
+//!   `cycles_per_position >= 1`, `xbars_per_replica >= 1`, bit widths valid;
+//! - every layer time (`ceil(P/r) * t`, the NoC floor) and the chip floor are at most
+//!   [`MAX_LAYER_CYCLES`], so a stream of up to `MAX_INFERENCES` inferences cannot
+//!   overflow `u64`;
+//! - placement: replicas are packed in layer order, layer `l` starting at crossbar
+//!   `first_xbar_l = sum_{i<l} r_i X_i`; when the chip has a tile count, every replica fits.
+//!
+//! After validation nothing here can panic or index out of bounds.
+
+use core::num::NonZeroU64;
+
+use serde::{Deserialize, Serialize};
+
+use super::{MAX_LAYERS, MAX_LAYER_CYCLES, MAX_POSITIONS, MAX_REPLICAS};
+use crate::arch::ArchConfig;
+use crate::cost::{chip_noc_floor, CostError, LayerCost};
+use crate::layer::{LayerKind, LayerShape};
+use crate::units::{Bits, Precision};
+
+/// Chip-wide part of a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanHeader {
+    /// Number of layers that follow.
+    pub layer_count: u16,
+    /// Crossbars per tile (placement).
+    pub xbars_per_tile: u32,
+    /// Tiles on the chip; 0 = unbounded (sized to the plan).
+    pub tiles: u32,
+    /// Chip data-movement floor on the pipelined interval (0 = unlimited NoC).
+    pub chip_noc_floor: u64,
+}
+
+/// One layer of a plan, as it travels on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanLayer {
+    /// True for a fully-connected layer (needs its whole input before it starts).
+    pub fully_connected: bool,
+    /// Input feature-map height (row mode).
+    pub in_h: u32,
+    /// Kernel height (row mode).
+    pub kernel_h: u32,
+    /// Output feature-map height.
+    pub out_h: u32,
+    /// Output feature-map width.
+    pub out_w: u32,
+    /// Cycles per position `t_l`.
+    pub cycles_per_position: u32,
+    /// Crossbars per replica `X_l`.
+    pub xbars_per_replica: u32,
+    /// Replication `r_l`.
+    pub replication: u32,
+    /// Weight bits `b_w`.
+    pub w_bits: u8,
+    /// Activation bits `b_a`.
+    pub a_bits: u8,
+    /// Data-movement floor of the layer time (0 = none).
+    pub noc_floor: u64,
+    /// First crossbar of the layer's first replica.
+    pub first_xbar: u64,
+}
+
+impl PlanLayer {
+    /// Positions per inference `P_l = out_h * out_w`.
+    pub const fn positions(&self) -> u64 {
+        self.out_h as u64 * self.out_w as u64
+    }
+    /// Layer time `max(ceil(P/r) * t, noc_floor)`; valid once the layer is validated.
+    pub const fn time(&self) -> u64 {
+        let r = if self.replication == 0 {
+            1
+        } else {
+            self.replication as u64
+        };
+        let compute = self
+            .positions()
+            .div_ceil(r)
+            .saturating_mul(self.cycles_per_position as u64);
+        if compute > self.noc_floor {
+            compute
+        } else {
+            self.noc_floor
+        }
+    }
+    /// Crossbars of all replicas, `r_l * X_l`.
+    pub const fn area(&self) -> u64 {
+        self.replication as u64 * self.xbars_per_replica as u64
+    }
+}
+
+/// Why a plan was refused. Indices name the layer at fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanError {
+    /// Zero layers, or more than [`MAX_LAYERS`].
+    LayerCount,
+    /// More (or fewer) layers than the header announced.
+    CountMismatch,
+    /// `xbars_per_tile` is zero.
+    TileSize,
+    /// A zero or out-of-range dimension, or an FC layer that is not 1x1.
+    Shape(u16),
+    /// Replication outside `1..=min(positions, MAX_REPLICAS)`.
+    Replication(u16),
+    /// Zero cycles per position or zero crossbars per replica.
+    Cost(u16),
+    /// A bit width outside `1..=16`.
+    Bits(u16),
+    /// A layer time above [`MAX_LAYER_CYCLES`] (or the chip floor is).
+    TooSlow(u16),
+    /// `first_xbar` is not where the previous layers end.
+    Placement(u16),
+    /// The replicas need more tiles than the chip has.
+    TilesExceeded(u16),
+    /// The plan could not be derived from the cost model.
+    Model(u16),
+}
+
+/// A validated plan. See the module invariants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    header: PlanHeader,
+    xbars_per_tile: NonZeroU64,
+    layers: heapless::Vec<PlanLayer, MAX_LAYERS>,
+}
+
+/// The tiles one replica occupies, `first..=last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileRange {
+    /// First tile.
+    pub first: u64,
+    /// Last tile (inclusive).
+    pub last: u64,
+}
+
+impl Plan {
+    /// Validates a whole plan.
+    pub fn new(header: PlanHeader, layers: &[PlanLayer]) -> Result<Plan, PlanError> {
+        let mut builder = PlanBuilder::new(header)?;
+        for layer in layers {
+            builder.push(*layer)?;
+        }
+        builder.finish()
+    }
+
+    /// Builds and validates a plan from the cost model: per layer a shape, a precision and
+    /// a replication, replicas packed in layer order.
+    pub fn from_model<'a>(
+        arch: &ArchConfig,
+        layers: impl Iterator<Item = (&'a LayerShape, Precision, u64)> + Clone,
+    ) -> Result<Plan, PlanError> {
+        let mut costs: heapless::Vec<LayerCost, MAX_LAYERS> = heapless::Vec::new();
+        for (index, (shape, precision, _)) in layers.clone().enumerate() {
+            let cost = LayerCost::new(arch, shape, precision)
+                .map_err(|_| PlanError::Model(index_u16(index)))?;
+            costs.push(cost).map_err(|_| PlanError::LayerCount)?;
+        }
+        let chip_noc_floor = chip_noc_floor(arch, &costs)
+            .map_err(|_| PlanError::Model(0))?
+            .get();
+        let header = PlanHeader {
+            layer_count: u16::try_from(costs.len()).map_err(|_| PlanError::LayerCount)?,
+            xbars_per_tile: u32::try_from(arch.xbars_per_tile())
+                .map_err(|_| PlanError::TileSize)?,
+            tiles: u32::try_from(arch.tiles()).map_err(|_| PlanError::TileSize)?,
+            chip_noc_floor,
+        };
+        let mut builder = PlanBuilder::new(header)?;
+        for (index, ((shape, precision, replication), cost)) in layers.zip(costs.iter()).enumerate()
+        {
+            let layer = model_layer(shape, precision, cost, replication, builder.next_xbar)
+                .map_err(|_| PlanError::Model(index_u16(index)))?;
+            builder.push(layer)?;
+        }
+        builder.finish()
+    }
+
+    /// The chip-wide header.
+    pub fn header(&self) -> &PlanHeader {
+        &self.header
+    }
+    /// The layers in execution order.
+    pub fn layers(&self) -> &[PlanLayer] {
+        &self.layers
+    }
+    /// Tiles holding replica `replica` of layer `layer`, `None` for an index outside the plan.
+    pub fn replica_tiles(&self, layer: usize, replica: u32) -> Option<TileRange> {
+        let l = self.layers.get(layer)?;
+        (replica < l.replication).then(|| self.tiles_of(l, replica))
+    }
+    /// Tiles of a replica known to exist (`replica < l.replication`): pure arithmetic.
+    pub(crate) fn tiles_of(&self, l: &PlanLayer, replica: u32) -> TileRange {
+        let xbars = u64::from(l.xbars_per_replica);
+        // first_xbar + r * X <= total area, checked to fit in u64 at validation.
+        let start = l.first_xbar + u64::from(replica) * xbars;
+        let tile = self.xbars_per_tile;
+        TileRange {
+            first: start / tile,
+            last: (start + xbars - 1) / tile,
+        }
+    }
+    /// The pipeline's bottleneck period: the longest layer time, at least the chip floor.
+    pub fn bottleneck(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(PlanLayer::time)
+            .fold(self.header.chip_noc_floor, u64::max)
+    }
+    /// Total crossbars of the plan, `sum r_l X_l`.
+    pub fn area(&self) -> u64 {
+        self.layers.last().map_or(0, |l| l.first_xbar + l.area())
+    }
+}
+
+/// Converts one layer's model costs into its plan entry.
+pub fn model_layer(
+    shape: &LayerShape,
+    precision: Precision,
+    cost: &LayerCost,
+    replication: u64,
+    first_xbar: u64,
+) -> Result<PlanLayer, CostError> {
+    let d = shape.dims();
+    let narrow = |v: u64| u32::try_from(v).map_err(|_| CostError::Overflow);
+    Ok(PlanLayer {
+        fully_connected: d.kind == LayerKind::Fc,
+        in_h: d.in_h,
+        kernel_h: d.kernel_h,
+        out_h: d.out_h,
+        out_w: d.out_w,
+        cycles_per_position: narrow(cost.cycles_per_position.get())?,
+        xbars_per_replica: narrow(cost.xbars.get())?,
+        replication: narrow(replication)?,
+        w_bits: precision.w_bits.get(),
+        a_bits: precision.a_bits.get(),
+        noc_floor: cost.noc_floor.get(),
+        first_xbar,
+    })
+}
+
+fn index_u16(index: usize) -> u16 {
+    u16::try_from(index).unwrap_or(u16::MAX)
+}
+
+/// Builds a [`Plan`] one layer at a time (as chunks arrive), validating each layer on entry.
+#[derive(Clone, Debug)]
+pub struct PlanBuilder {
+    header: PlanHeader,
+    xbars_per_tile: NonZeroU64,
+    layers: heapless::Vec<PlanLayer, MAX_LAYERS>,
+    next_xbar: u64,
+}
+
+impl PlanBuilder {
+    /// Starts a plan; refuses a header the controller cannot hold.
+    pub fn new(header: PlanHeader) -> Result<PlanBuilder, PlanError> {
+        let count = usize::from(header.layer_count);
+        if count == 0 || count > MAX_LAYERS {
+            return Err(PlanError::LayerCount);
+        }
+        let xbars_per_tile =
+            NonZeroU64::new(header.xbars_per_tile.into()).ok_or(PlanError::TileSize)?;
+        if header.chip_noc_floor > MAX_LAYER_CYCLES {
+            return Err(PlanError::TooSlow(0));
+        }
+        Ok(PlanBuilder {
+            header,
+            xbars_per_tile,
+            layers: heapless::Vec::new(),
+            next_xbar: 0,
+        })
+    }
+
+    /// Layers accepted so far.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+    /// True before the first layer.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// Validates and appends the next layer.
+    pub fn push(&mut self, l: PlanLayer) -> Result<(), PlanError> {
+        let index = index_u16(self.layers.len());
+        if self.layers.len() >= usize::from(self.header.layer_count) {
+            return Err(PlanError::CountMismatch);
+        }
+        let dims = [l.in_h, l.kernel_h, l.out_h, l.out_w];
+        if dims.contains(&0) || (l.fully_connected && (l.out_h, l.out_w) != (1, 1)) {
+            return Err(PlanError::Shape(index));
+        }
+        let positions = l.positions();
+        if positions > MAX_POSITIONS {
+            return Err(PlanError::Shape(index));
+        }
+        let r = u64::from(l.replication);
+        if r == 0 || r > positions || r > MAX_REPLICAS {
+            return Err(PlanError::Replication(index));
+        }
+        if l.cycles_per_position == 0 || l.xbars_per_replica == 0 {
+            return Err(PlanError::Cost(index));
+        }
+        if Bits::new(l.w_bits).is_none() || Bits::new(l.a_bits).is_none() {
+            return Err(PlanError::Bits(index));
+        }
+        // positions <= 2^32 and t < 2^32, so the product fits in u64 before the bound check.
+        if positions.div_ceil(r) * u64::from(l.cycles_per_position) > MAX_LAYER_CYCLES
+            || l.noc_floor > MAX_LAYER_CYCLES
+        {
+            return Err(PlanError::TooSlow(index));
+        }
+        if l.first_xbar != self.next_xbar {
+            return Err(PlanError::Placement(index));
+        }
+        let end = self
+            .next_xbar
+            .checked_add(l.area())
+            .ok_or(PlanError::Placement(index))?;
+        let tiles = u64::from(self.header.tiles);
+        if tiles > 0 && end.div_ceil(self.xbars_per_tile.get()) > tiles {
+            return Err(PlanError::TilesExceeded(index));
+        }
+        self.layers.push(l).map_err(|_| PlanError::LayerCount)?;
+        self.next_xbar = end;
+        Ok(())
+    }
+
+    /// The validated plan, once every announced layer has arrived.
+    pub fn finish(self) -> Result<Plan, PlanError> {
+        if self.layers.len() != usize::from(self.header.layer_count) {
+            return Err(PlanError::CountMismatch);
+        }
+        Ok(Plan {
+            header: self.header,
+            xbars_per_tile: self.xbars_per_tile,
+            layers: self.layers,
+        })
+    }
+}

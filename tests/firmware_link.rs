@@ -1,0 +1,262 @@
+//! End to end over an in-memory serial link: a resnet50 plan file is built, written, read,
+//! shipped to the firmware session in chunks, run in layer and row mode, and checked
+//! against the cost model; damaged and lost frames are retransmitted; bad plans are refused
+//! without touching the installed one.
+
+#[path = "mem_link.rs"]
+mod mem_link;
+
+use std::thread;
+use std::time::Instant;
+
+use firmware::{CycleCounter, Session};
+use host_optimizer::link::{check_fits, Client, LinkError};
+use host_optimizer::network;
+use host_optimizer::plan_file::{self, PlanFile, ValidPlan};
+use imc_model::runtime::{self, EventDigest, Mode, PlanError, MAX_LAYERS};
+use imc_model::wire::{heapless, CounterKind, ErrorCode, Reply, Request};
+use imc_model::{ArchConfig, Bits, Precision};
+use mem_link::{pair, Faults, HostEnd};
+
+/// Wall-clock microseconds: the in-memory controller's own counter.
+struct WallClock(Instant);
+
+impl CycleCounter for WallClock {
+    const KIND: CounterKind = CounterKind::Microseconds;
+    fn now(&mut self) -> u64 {
+        self.0.elapsed().as_micros() as u64
+    }
+}
+
+/// Starts a firmware session on its own thread; it ends when the host end is dropped.
+fn start_device(faults: Faults) -> (Client<HostEnd>, thread::JoinHandle<()>) {
+    let (host, mut device) = pair(faults);
+    let handle = thread::spawn(move || {
+        let mut session = Session::new("in-memory");
+        let mut clock = WallClock(Instant::now());
+        let _ = session.serve(&mut device, &mut clock);
+    });
+    (Client::new(host), handle)
+}
+
+/// resnet50 with mixed precisions and replication, written to a file and read back.
+fn resnet50_plan() -> ValidPlan {
+    let net = network::builtin("resnet50").expect("resnet50 is built in");
+    let n = net.layers.len();
+    let bits = |b| Bits::new(b).unwrap();
+    let precisions: Vec<Precision> = (0..n)
+        .map(|i| {
+            if i == 0 || i == n - 1 {
+                Precision::BASELINE
+            } else {
+                Precision {
+                    w_bits: bits(2 + (i % 7) as u8),
+                    a_bits: bits(3 + (i % 6) as u8),
+                }
+            }
+        })
+        .collect();
+    let replication: Vec<u64> = net
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (1 + (i as u64 * 7) % 23).min(l.shape.positions()))
+        .collect();
+    let file = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication).unwrap();
+    let path = std::env::temp_dir().join(format!("lrmp-firmware-link-{}.plan", std::process::id()));
+    plan_file::write(&file, &path).unwrap();
+    let back = plan_file::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(back, file);
+    back.validate().unwrap()
+}
+
+#[test]
+fn resnet50_runs_exactly_over_the_link() {
+    let plan = resnet50_plan();
+    assert!(plan.runtime.layers().len() >= 50);
+    let (mut client, device) = start_device(Faults::default());
+    let caps = client.hello().unwrap();
+    assert_eq!(caps.board.as_str(), "in-memory");
+    assert_eq!(usize::from(caps.max_layers), MAX_LAYERS);
+    client.upload(&plan.runtime, &caps).unwrap();
+    let layer = client.run(Mode::Layer, 6).unwrap();
+    assert_eq!(layer.outcome.latency, plan.totals.latency);
+    assert_eq!(layer.outcome.interval, plan.totals.interval);
+    let replicas: u64 = plan
+        .runtime
+        .layers()
+        .iter()
+        .map(|l| u64::from(l.replication))
+        .sum();
+    assert_eq!(layer.outcome.dispatch_events, 6 * replicas);
+    let mut digest = EventDigest::default();
+    runtime::run(&plan.runtime, Mode::Layer, 6, &mut digest).unwrap();
+    assert_eq!(
+        layer.event_digest, digest.0,
+        "the firmware dispatched what the host replays"
+    );
+    let row = client.run(Mode::Row, 6).unwrap();
+    assert!(row.outcome.latency < layer.outcome.latency);
+    assert_eq!(row.outcome.interval, layer.outcome.interval);
+    assert_eq!(client.stats().retransmissions, 0);
+    drop(client);
+    device.join().unwrap();
+}
+
+#[test]
+fn damaged_and_lost_frames_are_retransmitted() {
+    let plan = resnet50_plan();
+    // Host frame 3 is a plan chunk; controller frame 6 is the ack of another chunk.
+    let faults = Faults {
+        corrupt_host_frame: Some(3),
+        drop_device_frame: Some(6),
+    };
+    let (mut client, device) = start_device(faults);
+    let caps = client.hello().unwrap();
+    client.upload(&plan.runtime, &caps).unwrap();
+    let stats = client.stats();
+    assert_eq!(stats.retransmissions, 2, "{stats:?}");
+    // The retransmitted chunk whose ack was lost was not applied twice: the plan is whole.
+    let layer = client.run(Mode::Layer, 3).unwrap();
+    assert_eq!(
+        (layer.outcome.latency, layer.outcome.interval),
+        (plan.totals.latency, plan.totals.interval)
+    );
+    drop(client);
+    device.join().unwrap();
+}
+
+#[test]
+fn bad_plans_are_refused_and_leave_the_installed_plan() {
+    let plan = resnet50_plan();
+    let (mut client, device) = start_device(Faults::default());
+    assert!(matches!(
+        client.run(Mode::Layer, 2),
+        Err(LinkError::Refused(ErrorCode::NoPlan))
+    ));
+    let caps = client.hello().unwrap();
+    client.upload(&plan.runtime, &caps).unwrap();
+    let before = client.run(Mode::Layer, 2).unwrap();
+
+    // A second upload whose third layer has replication 0.
+    assert_eq!(
+        client
+            .request(&Request::PlanBegin(*plan.runtime.header()))
+            .unwrap(),
+        Reply::Ack
+    );
+    let mut layers: Vec<_> = plan.runtime.layers()[..4].to_vec();
+    layers[2].replication = 0;
+    let chunk = Request::PlanChunk {
+        first_layer: 0,
+        layers: heapless::Vec::from_slice(&layers).unwrap(),
+    };
+    assert!(matches!(
+        client.request(&chunk),
+        Err(LinkError::Refused(ErrorCode::Plan(PlanError::Replication(
+            2
+        ))))
+    ));
+    // The upload was abandoned: a commit now is out of sequence.
+    assert!(matches!(
+        client.request(&Request::PlanCommit),
+        Err(LinkError::Refused(ErrorCode::Sequence))
+    ));
+    // A chunk out of order is refused too.
+    client
+        .request(&Request::PlanBegin(*plan.runtime.header()))
+        .unwrap();
+    let late = Request::PlanChunk {
+        first_layer: 8,
+        layers: heapless::Vec::from_slice(&layers[..1]).unwrap(),
+    };
+    assert!(matches!(
+        client.request(&late),
+        Err(LinkError::Refused(ErrorCode::Sequence))
+    ));
+    // Too many inferences.
+    assert!(matches!(
+        client.run(Mode::Layer, 0),
+        Err(LinkError::Refused(ErrorCode::Run(_)))
+    ));
+
+    let after = client.run(Mode::Layer, 2).unwrap();
+    assert_eq!(after, before, "the installed plan is untouched");
+    drop(client);
+    device.join().unwrap();
+}
+
+#[test]
+fn oversized_plans_are_refused_before_sending() {
+    let plan = resnet50_plan();
+    let (mut client, device) = start_device(Faults::default());
+    let mut caps = client.hello().unwrap();
+    caps.max_layers = 16;
+    assert!(matches!(
+        check_fits(&plan.runtime, &caps),
+        Err(LinkError::Capacity { what: "layers", .. })
+    ));
+    assert!(matches!(
+        client.upload(&plan.runtime, &caps),
+        Err(LinkError::Capacity { .. })
+    ));
+    assert_eq!(client.stats().frames_sent, 1, "only the hello went out");
+    drop(client);
+    device.join().unwrap();
+    // A network longer than the controller's capacity never becomes a plan at all.
+    let net = network::builtin("resnet50").unwrap();
+    let mut long = plan_file::build(
+        &ArchConfig::isaac(),
+        &net,
+        &vec![Precision::BASELINE; net.layers.len()],
+        &vec![1; net.layers.len()],
+    )
+    .unwrap();
+    let extra = long.layers.clone();
+    long.layers.extend(extra.iter().cloned());
+    long.layers.extend(extra);
+    assert!(long.layers.len() > MAX_LAYERS);
+    assert!(matches!(
+        long.validate(),
+        Err(plan_file::PlanFileError::Plan(PlanError::LayerCount))
+    ));
+}
+
+#[test]
+fn plan_files_refuse_garbage_and_other_versions() {
+    let plan_bytes = {
+        let net = network::builtin("resnet18").unwrap();
+        let n = net.layers.len();
+        plan_file::build(
+            &ArchConfig::isaac(),
+            &net,
+            &vec![Precision::BASELINE; n],
+            &vec![1; n],
+        )
+        .unwrap()
+        .to_bytes()
+        .unwrap()
+    };
+    assert!(PlanFile::from_bytes(&plan_bytes).is_ok());
+    assert!(matches!(
+        PlanFile::from_bytes(&plan_bytes[..plan_bytes.len() - 3]),
+        Err(plan_file::PlanFileError::Decode(_))
+    ));
+    let mut trailing = plan_bytes.clone();
+    trailing.push(0);
+    assert!(matches!(
+        PlanFile::from_bytes(&trailing),
+        Err(plan_file::PlanFileError::Decode(_))
+    ));
+    let mut other = plan_bytes.clone();
+    other[0] = 2;
+    assert!(matches!(
+        PlanFile::from_bytes(&other),
+        Err(plan_file::PlanFileError::Version(2))
+    ));
+    // Every truncation decodes to an error, never a panic.
+    for cut in 0..plan_bytes.len() {
+        let _ = PlanFile::from_bytes(&plan_bytes[..cut]);
+    }
+}

@@ -1,0 +1,101 @@
+//! The same scenario as `firmware_link`, against the real firmware under QEMU's mps2-an386:
+//! build the board, boot it, ship a resnet50 plan over UART0, run, check against the model,
+//! and read the controller's own instruction count. Skipped (with a printed reason) only
+//! when `qemu-system-arm` is not installed.
+
+use std::process::Command;
+use std::time::Duration;
+
+use host_optimizer::link::{self, Client};
+use host_optimizer::network;
+use host_optimizer::plan_file;
+use imc_model::runtime::{self, EventDigest, Mode};
+use imc_model::wire::{CounterKind, ErrorCode, Request};
+use imc_model::{ArchConfig, Bits, Precision};
+
+fn qemu_present() -> bool {
+    Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn resnet50_on_qemu_matches_the_model() {
+    if !qemu_present() {
+        println!("SKIPPED: qemu-system-arm is not installed (cargo xtask setup installs it)");
+        return;
+    }
+    let net = network::builtin("resnet50").unwrap();
+    let n = net.layers.len();
+    let four = Precision {
+        w_bits: Bits::new(4).unwrap(),
+        a_bits: Bits::new(4).unwrap(),
+    };
+    let precisions: Vec<_> = (0..n)
+        .map(|i| {
+            if i == 0 || i == n - 1 {
+                Precision::BASELINE
+            } else {
+                four
+            }
+        })
+        .collect();
+    let replication: Vec<u64> = net
+        .layers
+        .iter()
+        .map(|l| (l.shape.positions() / 196).clamp(1, 64))
+        .collect();
+    let plan = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
+        .unwrap()
+        .validate()
+        .unwrap();
+
+    let elf = link::board::build_qemu_firmware().expect("the QEMU firmware builds");
+    let qemu =
+        link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(500)).unwrap();
+    let mut client = Client::new(&qemu.stream);
+    let caps = client.hello().unwrap();
+    assert_eq!(caps.board.as_str(), "qemu-mps2-an386");
+    assert_eq!(caps.counter, CounterKind::Instructions);
+    // A run before any plan is refused.
+    assert!(matches!(
+        client.request(&Request::Run {
+            mode: Mode::Layer,
+            inferences: 2
+        }),
+        Err(link::LinkError::Refused(ErrorCode::NoPlan))
+    ));
+    client.upload(&plan.runtime, &caps).unwrap();
+    client.set_attempts(240);
+    let layer = client.run(Mode::Layer, 4).unwrap();
+    assert_eq!(layer.outcome.latency, plan.totals.latency);
+    assert_eq!(layer.outcome.interval, plan.totals.interval);
+    let mut digest = EventDigest::default();
+    let replay = runtime::run(&plan.runtime, Mode::Layer, 4, &mut digest).unwrap();
+    assert_eq!(
+        (layer.outcome.dispatch_events, layer.event_digest),
+        (replay.dispatch_events, digest.0)
+    );
+    let row = client.run(Mode::Row, 4).unwrap();
+    assert!(
+        row.outcome.latency <= layer.outcome.latency
+            && row.outcome.interval <= layer.outcome.interval
+    );
+    // The controller measured itself: at least a few instructions per dispatch event.
+    assert!(
+        layer.controller_cost >= 4 * layer.outcome.dispatch_events,
+        "{layer:?}"
+    );
+    // Garbage between frames gets an error reply and changes nothing.
+    use std::io::Write;
+    (&qemu.stream)
+        .write_all(&[0x05, 0x11, 0x22, 0x33, 0x44, 0x00])
+        .unwrap();
+    let again = client.run(Mode::Layer, 4).unwrap();
+    assert_eq!(again.outcome, layer.outcome);
+    assert!(
+        client.stats().dropped_replies >= 1,
+        "the error reply to the garbage was read and skipped"
+    );
+}
