@@ -19,6 +19,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// With `std`, error types implement `std::error::Error`; nothing else uses std.
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod arch;
 pub mod cost;
 pub mod layer;

@@ -213,3 +213,55 @@ pub fn calibrate(
     constants.spearman = spearman(&m, &p).unwrap_or(0.0);
     Ok(Calibration { constants, pairs })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network;
+
+    fn p(w: u8, a: u8) -> Precision {
+        Precision { w_bits: bits(w), a_bits: bits(a) }
+    }
+
+    #[test]
+    fn committed_constants_are_valid_and_terms_add_up() {
+        let c = ProxyConstants::committed().unwrap();
+        assert!(c.spearman_assignments >= 100 && c.spearman > 0.5, "{c:?}");
+        let net = network::builtin("resnet18").unwrap();
+        let mut proxy = ProxyOracle::new(&net, &c);
+        let n = net.layers.len();
+        let assignment: Vec<Precision> = (0..n).map(|l| p(2 + (l % 7) as u8, 8 - (l % 7) as u8)).collect();
+        let sum: f64 = assignment.iter().enumerate().map(|(l, &q)| proxy.layer_drop(l, q)).sum();
+        assert!((proxy.accuracy_drop(&assignment).unwrap() - sum).abs() < 1e-9);
+        assert_eq!(proxy.accuracy_drop(&vec![Precision::BASELINE; n]).unwrap(), 0.0);
+        assert!(proxy.accuracy_drop(&assignment[1..]).is_err());
+    }
+
+    #[test]
+    fn fewer_bits_never_cost_less() {
+        let c = ProxyConstants::committed().unwrap();
+        let proxy = ProxyOracle::new(&network::builtin("digits").unwrap(), &c);
+        for l in 0..proxy.layers() {
+            for b in 1..8 {
+                assert!(proxy.layer_drop(l, p(b, 8)) >= proxy.layer_drop(l, p(b + 1, 8)));
+                assert!(proxy.layer_drop(l, p(8, b)) >= proxy.layer_drop(l, p(8, b + 1)));
+            }
+        }
+    }
+
+    #[test]
+    fn middle_budget_is_shared() {
+        let c = ProxyConstants::committed().unwrap();
+        let digits = ProxyOracle::new(&network::builtin("digits").unwrap(), &c);
+        let resnet = ProxyOracle::new(&network::builtin("resnet18").unwrap(), &c);
+        let all = |o: &ProxyOracle| (1..o.layers() - 1).map(|l| o.layer_drop(l, p(4, 4))).sum::<f64>();
+        assert!((all(&digits) - all(&resnet)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_calibration_files_are_errors() {
+        assert!(ProxyConstants::parse("c.json", "{").unwrap_err().to_string().contains("c.json: line 1"));
+        let text = EMBEDDED_CALIBRATION.replacen("\"first\": ", "\"first\": -", 1);
+        assert!(ProxyConstants::parse("c.json", &text).is_err());
+    }
+}

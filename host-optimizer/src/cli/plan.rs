@@ -1,9 +1,11 @@
 //! `lrmp plan`: replication for given precisions, with the report of DESIGN section 7.
 
+use std::path::PathBuf;
+
 use anyhow::anyhow;
 use clap::Args;
 use clap::ValueEnum;
-use host_optimizer::mapping;
+use host_optimizer::{mapping, plan_file};
 use host_optimizer::replicate::{self, Constraints, Objective, Problem, ReplicateError, SolverChoice};
 use host_optimizer::report::{Optimality, PlanReport, ReportInput};
 
@@ -18,7 +20,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     precision: PrecisionArgs,
     /// Area budget as a multiple of the 8/8 unreplicated baseline's area.
-    #[arg(long, value_name = "F", default_value = "1.0", value_parser = area_factor)]
+    #[arg(long, value_name = "F", default_value = "1.0", value_parser = area_factor, allow_hyphen_values = true)]
     area_factor: f64,
     /// What replication minimises.
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Latency)]
@@ -41,6 +43,9 @@ pub struct PlanArgs {
     /// Print the JSON report instead of a table.
     #[arg(long)]
     json: bool,
+    /// Write the plan (postcard bytes) for `lrmp run`.
+    #[arg(long, value_name = "PLAN")]
+    out: Option<PathBuf>,
 }
 
 /// Replication solver choice on the command line.
@@ -125,6 +130,10 @@ pub fn run(args: PlanArgs) -> CliResult {
         }),
         ..report
     };
+    if let Some(path) = &args.out {
+        let file = plan_file::build(config, &network, &precisions, &replication).bad_input()?;
+        plan_file::write(&file, path).bad_input()?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).internal()?);
     } else {

@@ -11,7 +11,10 @@ use super::instance::Instance;
 
 /// Perfect-balance bound `sum_l P_l * X_l * t_l / budget` on the interval (cycles, real).
 pub fn balance_bound(costs: &[LayerCost], budget: Crossbars) -> f64 {
-    let work: f64 = costs.iter().map(|c| c.positions as f64 * c.xbars.get() as f64 * c.cycles_per_position.get() as f64).sum();
+    let work: f64 = costs
+        .iter()
+        .map(|c| c.positions as f64 * c.xbars.get() as f64 * c.cycles_per_position.get() as f64)
+        .sum();
     work / budget.get().max(1) as f64
 }
 
@@ -27,7 +30,12 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
         }
         needed <= u128::from(budget) * i
     };
-    let mut hi = costs.iter().map(|c| work(c)).max().unwrap_or(0).min(u128::from(u64::MAX)) as u64;
+    let mut hi = costs
+        .iter()
+        .map(|c| work(c))
+        .max()
+        .unwrap_or(0)
+        .min(u128::from(u64::MAX)) as u64;
     if !fits(hi) {
         // Only when even all-ones does not fit, which an Instance rules out.
         return hi;
@@ -48,12 +56,24 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
 /// The tightest interval bound proven here: the water-filling balance bound, each layer's
 /// time at its largest affordable replication, and the chip NoC floor.
 pub fn interval_floor(inst: &Instance, costs: &[LayerCost]) -> Cycles {
-    let per_layer = inst.layers().iter().filter_map(|c| c.last()).map(|c| c.time.get()).max().unwrap_or(0);
+    let per_layer = inst
+        .layers()
+        .iter()
+        .filter_map(|c| c.last())
+        .map(|c| c.time.get())
+        .max()
+        .unwrap_or(0);
     let balance = water_filling_bound(costs, inst.budget().get());
     Cycles(balance.max(per_layer).max(inst.chip_floor().get()))
 }
 
 /// Latency bound: every layer at its largest affordable replication at once.
 pub fn latency_floor(inst: &Instance) -> Cycles {
-    Cycles(inst.layers().iter().filter_map(|c| c.last()).map(|c| c.time.get()).sum())
+    Cycles(
+        inst.layers()
+            .iter()
+            .filter_map(|c| c.last())
+            .map(|c| c.time.get())
+            .sum(),
+    )
 }

@@ -45,8 +45,18 @@ pub fn min_interval_choice(inst: &Instance) -> Vec<usize> {
     let spare = inst.spare();
     let layers = inst.layers();
     // Every layer can reach its last candidate's time; all-ones (the first) always fits.
-    let mut lo = layers.iter().filter_map(|c| c.last()).map(|c| c.time.get()).max().unwrap_or(0);
-    let mut hi = layers.iter().filter_map(|c| c.first()).map(|c| c.time.get()).max().unwrap_or(0);
+    let mut lo = layers
+        .iter()
+        .filter_map(|c| c.last())
+        .map(|c| c.time.get())
+        .max()
+        .unwrap_or(0);
+    let mut hi = layers
+        .iter()
+        .filter_map(|c| c.first())
+        .map(|c| c.time.get())
+        .max()
+        .unwrap_or(0);
     if lo < hi && extra_area_for(inst, lo).is_some_and(|e| e <= spare) {
         hi = lo;
     }
@@ -61,7 +71,9 @@ pub fn min_interval_choice(inst: &Instance) -> Vec<usize> {
     }
     // The chip NoC floor caps what replication can buy; below it, spend no area.
     let target = hi.max(inst.chip_floor().get());
-    (0..inst.len()).map(|l| cheapest_meeting(inst, l, target).unwrap_or(0)).collect()
+    (0..inst.len())
+        .map(|l| cheapest_meeting(inst, l, target).unwrap_or(0))
+        .collect()
 }
 
 const fn gcd(mut a: u64, mut b: u64) -> u64 {
@@ -79,14 +91,16 @@ const fn gcd(mut a: u64, mut b: u64) -> u64 {
 pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
     let layers = inst.layers();
     let extra = |layer: usize, c: usize| layers[layer][c].area.get() - layers[layer][0].area.get();
-    let unit = (0..layers.len()).flat_map(|l| (0..layers[l].len()).map(move |c| (l, c))).fold(0, |g, (l, c)| {
-        gcd(g, extra(l, c))
-    });
+    let unit = (0..layers.len())
+        .flat_map(|l| (0..layers[l].len()).map(move |c| (l, c)))
+        .fold(0, |g, (l, c)| gcd(g, extra(l, c)));
     if unit == 0 {
         // No layer can grow: the only choice is all-ones.
         return Some(vec![0; layers.len()]);
     }
-    let useful: u64 = (0..layers.len()).map(|l| extra(l, layers[l].len() - 1)).sum();
+    let useful: u64 = (0..layers.len())
+        .map(|l| extra(l, layers[l].len() - 1))
+        .sum();
     let steps = inst.spare().min(useful) / unit;
     let width = usize::try_from(steps).ok()?.checked_add(1)?;
     if (width as u64).saturating_mul(layers.len() as u64) > DP_CELL_LIMIT {
@@ -106,7 +120,11 @@ pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
             let time = cand.time.get();
             let index = c as u32; // candidates per layer <= 2^17 (2*sqrt(2^32))
             let sources = &best[..width - shift];
-            for ((dst, ch), &src) in next[shift..].iter_mut().zip(&mut chosen[shift..]).zip(sources) {
+            for ((dst, ch), &src) in next[shift..]
+                .iter_mut()
+                .zip(&mut chosen[shift..])
+                .zip(sources)
+            {
                 let value = src.saturating_add(time);
                 if value < *dst {
                     *dst = value;

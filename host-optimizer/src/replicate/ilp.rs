@@ -1,22 +1,23 @@
 //! The replication ILP (and its LP relaxation) over an [`Instance`], solved by CBC through
 //! `good_lp`.
 //!
-//! One binary `x[l][c]` per layer and candidate, `sum_c x[l][c] = 1`, charged area
-//! `sum x[l][c] * area[l][c] <= budget`. The objective is
-//! `w_L * sum x[l][c] * T[l][c] + w_I * I` with, when `w_I > 0`, an interval variable
-//! `I >= sum_c x[l][c] * T[l][c]` for every layer and `I >= chip NoC floor`. Latency is
+//! Choosing one candidate per layer, `T_l` its time and `A_l` its charged area, with
+//! `sum_l A_l <= budget`. The objective is `w_L * sum_l T_l + w_I * I` with, when
+//! `w_I > 0`, an interval variable `I >= T_l` for every layer and `I >= chip NoC floor`. Latency is
 //! `(1, 0)`, throughput `(0, 1)` (with `I` integer), the mix `(alpha/L0, (1-alpha)/I0)`.
 //! Replication caps, tile caps and tile-exclusive placement are already in the candidate
 //! lists and the effective budget, so they need no rows of their own.
 //!
 //! ## Invariants
-//! - A returned choice has one candidate per layer and fits the budget; it is read back by
-//!   the largest `x` per layer and checked, never trusted blindly.
+//! - A returned choice has one candidate per layer and fits the budget; CBC's values are
+//!   checked (integral, monotone, within budget), never trusted blindly.
 
 use std::time::Duration;
 
 use good_lp::solvers::coin_cbc::coin_cbc;
-use good_lp::{variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel};
+use good_lp::{
+    variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel,
+};
 use good_lp::{Variable, WithTimeLimit};
 
 use super::instance::Instance;
@@ -39,99 +40,161 @@ pub struct IlpChoice {
     pub proven_optimal: bool,
 }
 
-/// The model: variables per layer (empty for a layer with one candidate), the objective.
+/// The model in incremental form: `y[l][c-1] = 1` iff layer `l` takes candidate `c` or a
+/// later one (`c >= 1`), with `y[l][c] <= y[l][c-1]`. Equivalent to one binary per
+/// candidate (a unimodular change of variables, same LP relaxation), but branching on
+/// `y` splits a layer's choices into "fewer than c" / "at least c", which CBC closes far
+/// faster than the multiple-choice form.
 struct Model {
     vars: ProblemVariables,
-    x: Vec<Vec<Variable>>,
+    y: Vec<Vec<Variable>>,
     interval: Option<Variable>,
     objective: Expression,
 }
 
+/// Factor that brings the objective's coefficients to cycles: CBC's tolerances are absolute,
+/// and a mix normalised to ~1 would let it stop early on differences of a few hundred
+/// cycles. The optimum is unchanged by a positive scale.
+fn scale(weights: Weights) -> f64 {
+    let largest = weights.latency.max(weights.interval);
+    if largest > 0.0 {
+        1.0 / largest
+    } else {
+        1.0
+    }
+}
+
 fn build(inst: &Instance, weights: Weights, integer: bool) -> Model {
+    let factor = scale(weights);
+    let weights = Weights {
+        latency: weights.latency * factor,
+        interval: weights.interval * factor,
+    };
     let mut vars = ProblemVariables::new();
-    let x: Vec<Vec<Variable>> = inst
+    let def = || {
+        if integer {
+            variable().binary()
+        } else {
+            variable().min(0).max(1)
+        }
+    };
+    let y: Vec<Vec<Variable>> = inst
         .layers()
         .iter()
-        .map(|cands| {
-            let def = || if integer { variable().binary() } else { variable().min(0).max(1) };
-            if cands.len() > 1 {
-                cands.iter().map(|_| vars.add(def())).collect()
-            } else {
-                Vec::new()
-            }
-        })
+        .map(|cands| cands[1..].iter().map(|_| vars.add(def())).collect())
         .collect();
     let interval = (weights.interval > 0.0).then(|| {
-        let lowest = inst.layers().iter().filter_map(|c| c.last()).map(|c| c.time.get()).max().unwrap_or(0);
+        let lowest = inst
+            .layers()
+            .iter()
+            .filter_map(|c| c.last())
+            .map(|c| c.time.get())
+            .max()
+            .unwrap_or(0);
         let def = variable().min(lowest.max(inst.chip_floor().get()) as f64);
         vars.add(if integer { def.integer() } else { def })
     });
-    let mut objective = Expression::with_capacity(x.iter().map(Vec::len).sum::<usize>() + 1);
-    for (cands, xs) in inst.layers().iter().zip(&x) {
-        match xs.as_slice() {
-            [] => objective += weights.latency * cands[0].time.get() as f64,
-            xs => {
-                for (cand, &v) in cands.iter().zip(xs) {
-                    objective.add_mul(weights.latency * cand.time.get() as f64, v);
-                }
+    let mut objective = Expression::with_capacity(y.iter().map(Vec::len).sum::<usize>() + 1);
+    if weights.latency > 0.0 {
+        for (cands, ys) in inst.layers().iter().zip(&y) {
+            objective += weights.latency * cands[0].time.get() as f64;
+            for (pair, &v) in cands.windows(2).zip(ys) {
+                objective.add_mul(
+                    weights.latency * delta(pair[1].time.get(), pair[0].time.get()),
+                    v,
+                );
             }
         }
     }
     if let Some(i) = interval {
         objective.add_mul(weights.interval, i);
     }
-    Model { vars, x, interval, objective }
+    Model {
+        vars,
+        y,
+        interval,
+        objective,
+    }
 }
 
-/// Solves the model; `integer = false` gives the LP relaxation.
+/// `to - from` as a float (times fall and areas grow along a candidate list).
+fn delta(to: u64, from: u64) -> f64 {
+    to as f64 - from as f64
+}
+
+/// Solves the model; `integer = false` gives the LP relaxation. Returns, per layer, the
+/// values of its `y` variables.
 fn run(
     inst: &Instance,
     weights: Weights,
     integer: bool,
     time_limit: Duration,
 ) -> Result<(Vec<Vec<f64>>, f64, SolutionStatus), ResolutionError> {
-    let Model { vars, x, interval, objective } = build(inst, weights, integer);
-    let mut model = vars.minimise(objective.clone()).using(coin_cbc).with_time_limit(time_limit.as_secs_f64());
-    let mut area = Expression::with_capacity(x.iter().map(Vec::len).sum());
-    let mut fixed_area = 0.0;
-    for (cands, xs) in inst.layers().iter().zip(&x) {
-        if xs.is_empty() {
-            fixed_area += cands[0].area.get() as f64;
-            if let Some(i) = interval {
-                model.add_constraint(Expression::from(i).geq(cands[0].time.get() as f64));
-            }
-            continue;
+    let Model {
+        vars,
+        y,
+        interval,
+        objective,
+    } = build(inst, weights, integer);
+    let mut model = vars
+        .minimise(objective.clone())
+        .using(coin_cbc)
+        .with_time_limit(time_limit.as_secs_f64());
+    let mut area = Expression::with_capacity(y.iter().map(Vec::len).sum());
+    for (cands, ys) in inst.layers().iter().zip(&y) {
+        let mut time = Expression::from(cands[0].time.get() as f64);
+        for (pair, &v) in cands.windows(2).zip(ys) {
+            time.add_mul(delta(pair[1].time.get(), pair[0].time.get()), v);
+            area.add_mul(delta(pair[1].area.get(), pair[0].area.get()), v);
         }
-        let mut one = Expression::with_capacity(xs.len());
-        let mut time = Expression::with_capacity(xs.len());
-        for (cand, &v) in cands.iter().zip(xs) {
-            one.add_mul(1.0, v);
-            time.add_mul(cand.time.get() as f64, v);
-            area.add_mul(cand.area.get() as f64, v);
+        for step in ys.windows(2) {
+            model.add_constraint(Expression::from(step[1]).leq(step[0]));
         }
-        model.add_constraint(one.eq(1.0));
         if let Some(i) = interval {
             model.add_constraint(time.leq(i));
         }
     }
-    model.add_constraint(area.leq(inst.budget().get() as f64 - fixed_area));
+    model.add_constraint(area.leq(inst.spare() as f64));
     let solution = model.solve()?;
-    let values = x.iter().map(|xs| xs.iter().map(|&v| solution.value(v)).collect()).collect();
-    Ok((values, objective.eval_with(&solution), solution.status()))
+    let values = y
+        .iter()
+        .map(|ys| ys.iter().map(|&v| solution.value(v)).collect())
+        .collect();
+    Ok((
+        values,
+        objective.eval_with(&solution) / scale(weights),
+        solution.status(),
+    ))
 }
 
 /// Solves the ILP. `Err` says why CBC gave no usable answer.
+///
+/// No MIP start is passed: with CBC 2.10 a start made CBC report "optimal" for a worse
+/// latency and return non-integral throughput solutions (measured on resnet34/50).
 pub fn solve(inst: &Instance, weights: Weights, time_limit: Duration) -> Result<IlpChoice, String> {
     let (values, _, status) = run(inst, weights, true, time_limit).map_err(|e| e.to_string())?;
+    // Candidate index = number of leading ones; the y's must be a clean 1..10..0 pattern.
     let choice: Vec<usize> = values
         .iter()
-        .map(|xs| xs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(c, _)| c))
+        .map(|ys| ys.iter().take_while(|&&v| v > 0.5).count())
         .collect();
-    let picked_once = values.iter().zip(&choice).all(|(xs, &c)| xs.is_empty() || xs[c] > 0.5);
-    if !picked_once || inst.area_of(&choice) > inst.budget().get() {
-        return Err(format!("CBC stopped ({status:?}) without a feasible integer solution"));
+    let integral = values
+        .iter()
+        .flatten()
+        .all(|&v| !(1e-3..=1.0 - 1e-3).contains(&v));
+    let monotone = values
+        .iter()
+        .zip(&choice)
+        .all(|(ys, &c)| ys[c..].iter().all(|&v| v < 0.5));
+    if !integral || !monotone || inst.area_of(&choice) > inst.budget().get() {
+        return Err(format!(
+            "CBC stopped ({status:?}) without a feasible integer solution"
+        ));
     }
-    Ok(IlpChoice { choice, proven_optimal: matches!(status, SolutionStatus::Optimal) })
+    Ok(IlpChoice {
+        choice,
+        proven_optimal: matches!(status, SolutionStatus::Optimal),
+    })
 }
 
 /// Value of the LP relaxation (same units as the objective), a lower bound on the ILP.

@@ -62,11 +62,17 @@ fn layer_candidates(cost: &LayerCost, cap: u64, tile: Option<u64>, spare: u64) -
     loop {
         let quotient = positions.div_ceil(r);
         let compute = quotient * t; // <= P * t, checked in LayerCost::new
-        let Some(area) = charged_area(cost, r, tile) else { break };
+        let Some(area) = charged_area(cost, r, tile) else {
+            break;
+        };
         if area - base > spare {
             break;
         }
-        let candidate = Candidate { replication: r, time: Cycles(compute.max(floor)), area: Crossbars(area) };
+        let candidate = Candidate {
+            replication: r,
+            time: Cycles(compute.max(floor)),
+            area: Crossbars(area),
+        };
         // A larger r with the same charged area dominates the smaller one.
         if out.last().is_some_and(|last| last.area == candidate.area) {
             out.pop();
@@ -98,17 +104,25 @@ impl Instance {
         if let Some(layer) = costs.iter().position(|c| c.positions == 0) {
             return Err(ReplicateError::ZeroPositions { layer });
         }
-        if costs.iter().any(|c| c.positions.checked_mul(c.cycles_per_position.get()).is_none()) {
+        if costs.iter().any(|c| {
+            c.positions
+                .checked_mul(c.cycles_per_position.get())
+                .is_none()
+        }) {
             return Err(ReplicateError::Overflow);
         }
         let cap = constraints.max_replication.unwrap_or(u64::MAX);
         if cap == 0 {
-            return Err(ReplicateError::Contradictory("the replication cap is 0; every layer needs at least 1 replica"));
+            return Err(ReplicateError::Contradictory(
+                "the replication cap is 0; every layer needs at least 1 replica",
+            ));
         }
         let xbars_per_tile = arch.xbars_per_tile();
         let tile = constraints.tile_exclusive.then_some(xbars_per_tile);
         let mut ones = costs.iter().map(|c| charged_area(c, 1, tile));
-        let min_area = ones.try_fold(0u64, |acc, a| acc.checked_add(a?)).ok_or(ReplicateError::Overflow)?;
+        let min_area = ones
+            .try_fold(0u64, |acc, a| acc.checked_add(a?))
+            .ok_or(ReplicateError::Overflow)?;
         // The chip's own tile count is a cap too.
         let chip_tiles = Some(arch.tiles()).filter(|&t| t > 0);
         let tile_cap = match (constraints.max_tiles, chip_tiles) {
@@ -119,17 +133,31 @@ impl Instance {
         if let Some(max_tiles) = tile_cap {
             let min_tiles = min_area.div_ceil(xbars_per_tile);
             if max_tiles < min_tiles {
-                return Err(ReplicateError::TileCapBelowMinimum { max_tiles, min_tiles });
+                return Err(ReplicateError::TileCapBelowMinimum {
+                    max_tiles,
+                    min_tiles,
+                });
             }
             effective = effective.min(max_tiles.saturating_mul(xbars_per_tile));
         }
         if effective < min_area {
-            return Err(ReplicateError::Infeasible { budget, min_area: Crossbars(min_area) });
+            return Err(ReplicateError::Infeasible {
+                budget,
+                min_area: Crossbars(min_area),
+            });
         }
         let spare = effective - min_area;
-        let layers = costs.iter().map(|c| layer_candidates(c, cap, tile, spare)).collect();
+        let layers = costs
+            .iter()
+            .map(|c| layer_candidates(c, cap, tile, spare))
+            .collect();
         let chip_floor = chip_noc_floor(arch, costs).map_err(|_| ReplicateError::Overflow)?;
-        Ok(Instance { layers, budget: effective, min_area, chip_floor })
+        Ok(Instance {
+            layers,
+            budget: effective,
+            min_area,
+            chip_floor,
+        })
     }
 
     /// Number of layers.
@@ -174,12 +202,20 @@ impl Instance {
 
     /// Replication factors of a choice of one candidate index per layer.
     pub fn replication_of(&self, choice: &[usize]) -> Vec<u64> {
-        self.layers.iter().zip(choice).map(|(cands, &c)| cands[c].replication).collect()
+        self.layers
+            .iter()
+            .zip(choice)
+            .map(|(cands, &c)| cands[c].replication)
+            .collect()
     }
 
     /// Charged area of a choice of one candidate index per layer.
     pub fn area_of(&self, choice: &[usize]) -> u64 {
-        self.layers.iter().zip(choice).map(|(cands, &c)| cands[c].area.get()).sum()
+        self.layers
+            .iter()
+            .zip(choice)
+            .map(|(cands, &c)| cands[c].area.get())
+            .sum()
     }
 }
 
@@ -215,8 +251,10 @@ mod tests {
         for positions in [1u64, 2, 3, 7, 49, 50, 196, 784, 3136, 12544] {
             for cap in [1u64, 5, 100, u64::MAX] {
                 let c = cost(positions, 3, 2, 0);
-                let got: Vec<(u64, u64)> =
-                    layer_candidates(&c, cap, None, u64::MAX).iter().map(|k| (k.replication, k.time.get())).collect();
+                let got: Vec<(u64, u64)> = layer_candidates(&c, cap, None, u64::MAX)
+                    .iter()
+                    .map(|k| (k.replication, k.time.get()))
+                    .collect();
                 assert_eq!(got, all_distinct(&c, cap), "P={positions} cap={cap}");
             }
         }
@@ -229,7 +267,10 @@ mod tests {
         let c = cost(100, 10, 1, 250);
         let got = layer_candidates(&c, u64::MAX, None, u64::MAX);
         // ceil(100/r)*10 <= 250 first at r = 4 (ceil(100/4) = 25).
-        assert_eq!(got.last().map(|k| (k.replication, k.time)), Some((4, Cycles(250))));
+        assert_eq!(
+            got.last().map(|k| (k.replication, k.time)),
+            Some((4, Cycles(250)))
+        );
         assert_eq!(got.len(), 4);
     }
 
@@ -238,8 +279,17 @@ mod tests {
         let c = cost(10, 1, 30, 0);
         let got = layer_candidates(&c, u64::MAX, Some(96), u64::MAX);
         // r=1,2,3 fit in one tile (30, 60, 90 <= 96): only r=3 survives at 96.
-        assert_eq!(got[0], Candidate { replication: 3, time: Cycles(4), area: Crossbars(96) });
-        assert!(got.windows(2).all(|w| w[0].area < w[1].area && w[0].time > w[1].time));
+        assert_eq!(
+            got[0],
+            Candidate {
+                replication: 3,
+                time: Cycles(4),
+                area: Crossbars(96)
+            }
+        );
+        assert!(got
+            .windows(2)
+            .all(|w| w[0].area < w[1].area && w[0].time > w[1].time));
     }
 
     #[test]
@@ -257,24 +307,51 @@ mod tests {
         let none = Constraints::default();
         assert_eq!(
             Instance::new(&arch, &costs, Crossbars(99), &none).unwrap_err(),
-            ReplicateError::Infeasible { budget: Crossbars(99), min_area: Crossbars(100) }
+            ReplicateError::Infeasible {
+                budget: Crossbars(99),
+                min_area: Crossbars(100)
+            }
         );
-        let exclusive = Constraints { tile_exclusive: true, ..Constraints::default() };
+        let exclusive = Constraints {
+            tile_exclusive: true,
+            ..Constraints::default()
+        };
         assert_eq!(
             Instance::new(&arch, &costs, Crossbars(150), &exclusive).unwrap_err(),
-            ReplicateError::Infeasible { budget: Crossbars(150), min_area: Crossbars(192) }
+            ReplicateError::Infeasible {
+                budget: Crossbars(150),
+                min_area: Crossbars(192)
+            }
         );
-        let capped = Constraints { max_tiles: Some(1), ..Constraints::default() };
+        let capped = Constraints {
+            max_tiles: Some(1),
+            ..Constraints::default()
+        };
         assert_eq!(
             Instance::new(&arch, &costs, Crossbars(1000), &capped).unwrap_err(),
-            ReplicateError::TileCapBelowMinimum { max_tiles: 1, min_tiles: 2 }
+            ReplicateError::TileCapBelowMinimum {
+                max_tiles: 1,
+                min_tiles: 2
+            }
         );
-        let zero = Constraints { max_replication: Some(0), ..Constraints::default() };
+        let zero = Constraints {
+            max_replication: Some(0),
+            ..Constraints::default()
+        };
         assert!(matches!(
             Instance::new(&arch, &costs, Crossbars(1000), &zero),
             Err(ReplicateError::Contradictory(_))
         ));
-        let inst = Instance::new(&arch, &costs, Crossbars(1000), &Constraints { max_tiles: Some(3), ..none }).unwrap();
+        let inst = Instance::new(
+            &arch,
+            &costs,
+            Crossbars(1000),
+            &Constraints {
+                max_tiles: Some(3),
+                ..none
+            },
+        )
+        .unwrap();
         assert_eq!(inst.budget(), Crossbars(288));
     }
 }

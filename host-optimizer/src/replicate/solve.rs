@@ -12,15 +12,26 @@ use imc_model::{ArchConfig, Crossbars, LayerCost, Totals};
 use super::ilp::{self, IlpChoice, Weights};
 use super::instance::Instance;
 use super::{bounds, fast, totals_of};
-use super::{Bounds, Constraints, Objective, Plan, Problem, ReplicateError, Solution, SolverChoice, SolverUsed};
+use super::{
+    Bounds, Constraints, Objective, Plan, Problem, ReplicateError, Solution, SolverChoice,
+    SolverUsed,
+};
 
 /// Time limit of the ILP in [`solve`] (CBC counts whole seconds).
 pub const DEFAULT_ILP_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-fn plan_of(arch: &ArchConfig, costs: &[LayerCost], inst: &Instance, choice: &[usize]) -> Result<Plan, ReplicateError> {
+fn plan_of(
+    arch: &ArchConfig,
+    costs: &[LayerCost],
+    inst: &Instance,
+    choice: &[usize],
+) -> Result<Plan, ReplicateError> {
     let replication = inst.replication_of(choice);
     let totals = totals_of(arch, costs, &replication)?;
-    Ok(Plan { replication, totals })
+    Ok(Plan {
+        replication,
+        totals,
+    })
 }
 
 /// Exact fast path for the smallest interval (bisection); the minimum-area replication
@@ -54,8 +65,14 @@ const TOO_LARGE: &str = "the latency DP table would exceed DP_CELL_LIMIT cells";
 /// Objective weights and the reference totals the mix is normalised by.
 fn weights(objective: Objective, reference: &Totals) -> Weights {
     match objective {
-        Objective::Latency => Weights { latency: 1.0, interval: 0.0 },
-        Objective::Throughput => Weights { latency: 0.0, interval: 1.0 },
+        Objective::Latency => Weights {
+            latency: 1.0,
+            interval: 0.0,
+        },
+        Objective::Throughput => Weights {
+            latency: 0.0,
+            interval: 1.0,
+        },
         Objective::Mixed { alpha } => Weights {
             latency: alpha / reference.latency.get().max(1) as f64,
             interval: (1.0 - alpha) / reference.interval.get().max(1) as f64,
@@ -80,7 +97,11 @@ type Chosen = (Vec<usize>, SolverUsed, Option<String>);
 
 /// Turns the ILP's outcome into a choice, falling back to the exact fast path when CBC
 /// failed or stopped before proving optimality.
-fn ilp_or_fallback(inst: &Instance, objective: Objective, outcome: Result<IlpChoice, String>) -> Result<Chosen, ReplicateError> {
+fn ilp_or_fallback(
+    inst: &Instance,
+    objective: Objective,
+    outcome: Result<IlpChoice, String>,
+) -> Result<Chosen, ReplicateError> {
     match outcome {
         Ok(IlpChoice { choice, proven_optimal: true }) => Ok((choice, SolverUsed::Ilp, None)),
         Ok(IlpChoice { choice, proven_optimal: false }) => Ok(match fast_choice(inst, objective) {
@@ -109,7 +130,11 @@ pub fn solve(p: &Problem, solver: SolverChoice) -> Result<Solution, ReplicateErr
 
 /// Optimal replication for `p` by `solver`, with bounds. The ILP (and the LP relaxation)
 /// stop after `time_limit`.
-pub fn solve_with_time_limit(p: &Problem, solver: SolverChoice, time_limit: Duration) -> Result<Solution, ReplicateError> {
+pub fn solve_with_time_limit(
+    p: &Problem,
+    solver: SolverChoice,
+    time_limit: Duration,
+) -> Result<Solution, ReplicateError> {
     if let Objective::Mixed { alpha } = p.objective {
         if !(0.0..=1.0).contains(&alpha) {
             return Err(ReplicateError::InvalidAlpha(alpha));
@@ -120,9 +145,11 @@ pub fn solve_with_time_limit(p: &Problem, solver: SolverChoice, time_limit: Dura
     let weights = weights(p.objective, &reference);
     let run_ilp = || ilp_or_fallback(&inst, p.objective, ilp::solve(&inst, weights, time_limit));
     let (choice, used, note) = match solver {
-        SolverChoice::FastPath => {
-            (fast_choice(&inst, p.objective).map_err(ReplicateError::NoFastPath)?, SolverUsed::FastPath, None)
-        }
+        SolverChoice::FastPath => (
+            fast_choice(&inst, p.objective).map_err(ReplicateError::NoFastPath)?,
+            SolverUsed::FastPath,
+            None,
+        ),
         SolverChoice::Ilp => run_ilp()?,
         SolverChoice::Auto => match fast_choice(&inst, p.objective) {
             Ok(choice) => (choice, SolverUsed::FastPath, None),
@@ -137,9 +164,17 @@ pub fn solve_with_time_limit(p: &Problem, solver: SolverChoice, time_limit: Dura
     let interval_floor = bounds::interval_floor(&inst, p.costs);
     let latency_floor = bounds::latency_floor(&inst);
     let lp_relaxation = ilp::relaxation(&inst, weights, time_limit).ok();
-    let simple = objective_value(weights, latency_floor.get() as f64, interval_floor.get() as f64);
+    let simple = objective_value(
+        weights,
+        latency_floor.get() as f64,
+        interval_floor.get() as f64,
+    );
     let bound = lp_relaxation.map_or(simple, |lp| lp.max(simple));
-    let gap = if bound > 0.0 { ((objective - bound) / bound).max(0.0) } else { 0.0 };
+    let gap = if bound > 0.0 {
+        ((objective - bound) / bound).max(0.0)
+    } else {
+        0.0
+    };
     Ok(Solution {
         replication: plan.replication,
         totals: plan.totals,
@@ -172,14 +207,20 @@ mod tests {
             input_bits: 0,
             noc_floor: Cycles(0),
         };
-        Instance::new(&ArchConfig::isaac(), &[cost(50, 2), cost(9, 3)], Crossbars(30), &Constraints::default())
-            .unwrap()
+        Instance::new(
+            &ArchConfig::isaac(),
+            &[cost(50, 2), cost(9, 3)],
+            Crossbars(30),
+            &Constraints::default(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn ilp_failure_falls_back_to_fast_path_with_note() {
         let inst = instance();
-        let (choice, used, note) = ilp_or_fallback(&inst, Objective::Throughput, Err("injected".into())).unwrap();
+        let (choice, used, note) =
+            ilp_or_fallback(&inst, Objective::Throughput, Err("injected".into())).unwrap();
         assert_eq!(choice, fast::min_interval_choice(&inst));
         assert_eq!(used, SolverUsed::FastPath);
         assert!(note.is_some_and(|n| n.contains("injected")));
@@ -188,8 +229,12 @@ mod tests {
     #[test]
     fn unproven_ilp_falls_back_or_says_so() {
         let inst = instance();
-        let bogus = IlpChoice { choice: vec![0, 0], proven_optimal: false };
-        let (choice, used, note) = ilp_or_fallback(&inst, Objective::Latency, Ok(bogus.clone())).unwrap();
+        let bogus = IlpChoice {
+            choice: vec![0, 0],
+            proven_optimal: false,
+        };
+        let (choice, used, note) =
+            ilp_or_fallback(&inst, Objective::Latency, Ok(bogus.clone())).unwrap();
         assert_eq!(Some(choice), fast::min_latency_choice(&inst));
         assert_eq!(used, SolverUsed::FastPath);
         assert!(note.is_some());

@@ -27,3 +27,5 @@ pub use methods::{run_method, Method, MethodResult, Tools};
 pub use milp::{replicate_exact, solve_joint, JointSolution, LayerDrops};
 pub use problem::{Goal, ProblemSpec, SearchError, SearchProblem};
 pub use rl::{EpisodeReport, RlConfig};
+#[cfg(test)]
+mod tests;

@@ -117,6 +117,17 @@ pub enum RunError {
     Inferences,
 }
 
+impl core::fmt::Display for RunError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RunError::Inferences => write!(f, "inference count outside 1..={MAX_INFERENCES}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for RunError {}
+
 /// Simulates `inferences` inferences of `plan` in `mode`, sending every batch to `sink`.
 pub fn run<S: DispatchSink>(
     plan: &Plan,
