@@ -36,8 +36,16 @@ fn rl(c: &mut Criterion) {
             let (net, p) = problem(name, goal);
             group.bench_function(format!("milp/{name}/{}", goal.as_str()), |b| {
                 b.iter(|| {
-                    run_with_project_tools(&net, &p, &OracleSpec::Proxy, Method::Milp, RlConfig::default(), None, &mut |_| {})
-                        .expect("milp")
+                    run_with_project_tools(
+                        &net,
+                        &p,
+                        &OracleSpec::Proxy,
+                        Method::Milp,
+                        RlConfig::default(),
+                        None,
+                        &mut |_| {},
+                    )
+                    .expect("milp")
                 })
             });
         }

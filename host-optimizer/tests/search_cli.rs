@@ -26,11 +26,23 @@ fn rl_search_is_reproducible_and_writes_a_plan() {
     std::fs::create_dir_all(&dir).unwrap();
     let plan = dir.join("a.plan");
     let args = |out: &str| {
-        vec!["search", "--network", "digits", "--accuracy", "proxy", "--episodes", "30", "--seed", "3", "--json", "--out"]
-            .into_iter()
-            .map(String::from)
-            .chain([out.to_string()])
-            .collect::<Vec<_>>()
+        vec![
+            "search",
+            "--network",
+            "digits",
+            "--accuracy",
+            "proxy",
+            "--episodes",
+            "30",
+            "--seed",
+            "3",
+            "--json",
+            "--out",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([out.to_string()])
+        .collect::<Vec<_>>()
     };
     let run = |out: &str| {
         let a = args(out);

@@ -124,10 +124,10 @@ impl LayerShape {
                 return Err(LayerError::TooLarge(name));
             }
         }
-        if d.c_in % d.groups != 0 {
+        if !d.c_in.is_multiple_of(d.groups) {
             return Err(LayerError::NotDivisibleByGroups("c_in"));
         }
-        if d.c_out % d.groups != 0 {
+        if !d.c_out.is_multiple_of(d.groups) {
             return Err(LayerError::NotDivisibleByGroups("c_out"));
         }
         if d.kind == LayerKind::Fc {

@@ -6,7 +6,7 @@ mod steps;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo|test|setup> [--quick]
+const USAGE: &str = "usage: cargo xtask <demo|test|setup>
   demo    run the main job end to end (search, plan, run on the QEMU board)
   test    run every check CI runs: fmt, clippy, tests, no_std and board builds
   setup   install or check the Debian packages and rustup targets the project needs";
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => setup::ensure().and_then(|()| steps::demo()),
-        Some("test") => setup::ensure().and_then(|()| steps::test(args.iter().any(|a| a == "--quick"))),
+        Some("test") => setup::ensure().and_then(|()| steps::test()),
         Some("setup") => setup::ensure(),
         _ => {
             eprintln!("{USAGE}");

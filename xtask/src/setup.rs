@@ -3,26 +3,43 @@
 use std::process::{Command, Stdio};
 
 /// Debian packages: QEMU for the default board, CBC for the ILP, the ARM size tool.
-const DEBIAN_PACKAGES: &[&str] = &["qemu-system-arm", "coinor-libcbc-dev", "pkg-config", "binutils-arm-none-eabi"];
+const DEBIAN_PACKAGES: &[&str] = &[
+    "qemu-system-arm",
+    "coinor-libcbc-dev",
+    "pkg-config",
+    "binutils-arm-none-eabi",
+];
 /// Cross targets for the firmware and the no_std model.
 const TARGETS: &[&str] = &["thumbv7em-none-eabihf", "thumbv6m-none-eabi"];
 
 fn quiet(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn is_installed(package: &str) -> bool {
-    let out = Command::new("dpkg-query").args(["-W", "-f=${Status}", package]).output();
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output();
     out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Makes sure packages and targets are present, installing them where it can.
 pub fn ensure() -> Result<(), String> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES.iter().copied().filter(|p| !is_installed(p)).collect();
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !is_installed(p))
+        .collect();
     if !missing.is_empty() {
         if !is_root() {
             return Err(format!(
@@ -32,17 +49,41 @@ pub fn ensure() -> Result<(), String> {
         }
         eprintln!("xtask: installing {}", missing.join(" "));
         let env = [("DEBIAN_FRONTEND", "noninteractive")];
-        let update = Command::new("apt-get").args(["-q", "update"]).envs(env).status();
-        let install = Command::new("apt-get").args(["-q", "install", "-y"]).args(&missing).envs(env).status();
+        let update = Command::new("apt-get")
+            .args(["-q", "update"])
+            .envs(env)
+            .status();
+        let install = Command::new("apt-get")
+            .args(["-q", "install", "-y"])
+            .args(&missing)
+            .envs(env)
+            .status();
         if !update.is_ok_and(|s| s.success()) || !install.is_ok_and(|s| s.success()) {
             return Err(format!("apt-get could not install: {}", missing.join(" ")));
         }
     }
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
-    let installed = installed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    let targets: Vec<&str> = TARGETS.iter().copied().filter(|t| !installed.contains(t)).collect();
-    if !targets.is_empty() && !quiet(Command::new("rustup").args(["target", "add"]).args(&targets)) {
-        return Err(format!("rustup could not add targets: {} (run `rustup target add` by hand)", targets.join(" ")));
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let installed = installed
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let targets: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.contains(t))
+        .collect();
+    if !targets.is_empty()
+        && !quiet(
+            Command::new("rustup")
+                .args(["target", "add"])
+                .args(&targets),
+        )
+    {
+        return Err(format!(
+            "rustup could not add targets: {} (run `rustup target add` by hand)",
+            targets.join(" ")
+        ));
     }
     Ok(())
 }

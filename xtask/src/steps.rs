@@ -3,8 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Board crates (own workspaces under `boards/`) and their targets.
+const BOARDS: &[(&str, &str)] = &[
+    ("qemu-mps2-an386", "thumbv7em-none-eabihf"),
+    ("rp-pico", "thumbv6m-none-eabi"),
+];
+
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn cargo() -> Command {
@@ -15,7 +24,9 @@ fn cargo() -> Command {
 
 fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("\n==> {title}");
-    let status = cmd.status().map_err(|e| format!("{title}: cannot start: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{title}: cannot start: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -25,30 +36,91 @@ fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
 
 fn lrmp(args: &[&str]) -> Command {
     let mut cmd = cargo();
-    cmd.args(["run", "-q", "--release", "-p", "host-optimizer", "--bin", "lrmp", "--"]).args(args);
+    cmd.args([
+        "run",
+        "-q",
+        "--release",
+        "-p",
+        "host-optimizer",
+        "--bin",
+        "lrmp",
+        "--",
+    ])
+    .args(args);
     cmd
 }
 
-/// The main job: an optimised plan for a built-in network, end to end.
+/// The main job: an optimised plan for a built-in network, run on the QEMU board and
+/// checked against the model.
 pub fn demo() -> Result<(), String> {
-    step("build lrmp (release)", cargo().args(["build", "-q", "--release", "-p", "host-optimizer"]))?;
+    let plan = root().join("target").join("demo-resnet18.plan");
+    let plan_arg = plan.to_string_lossy().into_owned();
+    step(
+        "build lrmp (release)",
+        cargo().args(["build", "-q", "--release", "-p", "host-optimizer"]),
+    )?;
     step(
         "lrmp plan: resnet18 at 1.5x area, throughput objective",
-        &mut lrmp(&["plan", "--network", "resnet18", "--area-factor", "1.5", "--objective", "throughput"]),
+        &mut lrmp(&[
+            "plan",
+            "--network",
+            "resnet18",
+            "--area-factor",
+            "1.5",
+            "--objective",
+            "throughput",
+            "--out",
+            &plan_arg,
+        ]),
+    )?;
+    step(
+        "lrmp run: the plan on the QEMU mps2-an386 board",
+        &mut lrmp(&["run", "--board", "qemu", "--plan", &plan_arg]),
     )?;
     Ok(())
 }
 
 /// Every check CI runs.
-pub fn test(quick: bool) -> Result<(), String> {
-    step("cargo fmt --check", cargo().args(["fmt", "--all", "--check"]))?;
-    step("cargo clippy (host)", cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+pub fn test() -> Result<(), String> {
+    step(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    )?;
+    step(
+        "cargo clippy (host)",
+        cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]),
+    )?;
     for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
-        step(&format!("imc-model for {target}"), cargo().args(["build", "-p", "imc-model", "--target", target]))?;
+        step(
+            &format!("imc-model for {target}"),
+            cargo().args(["build", "-p", "imc-model", "--target", target]),
+        )?;
     }
-    step("cargo test (workspace)", cargo().args(["test", "--workspace"]))?;
-    if quick {
-        eprintln!("\n(--quick: slow scenarios skipped)");
+    for (board, target) in BOARDS {
+        let dir = root().join("boards").join(board);
+        step(
+            &format!("board {board} ({target})"),
+            cargo()
+                .current_dir(&dir)
+                .args(["build", "--profile", "firmware", "--target", target]),
+        )?;
+        step(
+            &format!("clippy board {board}"),
+            cargo().current_dir(&dir).args([
+                "clippy",
+                "--profile",
+                "firmware",
+                "--target",
+                target,
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
     }
+    step(
+        "cargo test (workspace)",
+        cargo().args(["test", "--workspace"]),
+    )?;
     Ok(())
 }

@@ -129,11 +129,12 @@ pub fn run(args: SearchArgs) -> CliResult {
     let problem = SearchProblem::new(arch.config, &network, &spec).map_err(classify)?;
     let oracle = args.accuracy.clone().unwrap_or_else(|| OracleSpec::default_for(&network));
     let episodes = usize::try_from(args.episodes).bad_input()?;
-    let bar = if std::io::stderr().is_terminal() && matches!(args.method, Method::Rl | Method::Random | Method::PrecisionOnly)
+    let bar = if std::io::stderr().is_terminal()
+        && matches!(args.method, Method::Rl | Method::Random | Method::PrecisionOnly)
     {
         let bar = ProgressBar::new(args.episodes);
-        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} episodes  {msg}  [{elapsed}<{eta}]")
-            .internal()?;
+        let style =
+            ProgressStyle::with_template("{bar:30} {pos}/{len} episodes  {msg}  [{elapsed}<{eta}]").internal()?;
         bar.set_style(style);
         bar
     } else {
@@ -141,7 +142,10 @@ pub fn run(args: SearchArgs) -> CliResult {
     };
     let mut on_episode = |r: EpisodeReport| {
         bar.set_position(r.episode as u64 + 1);
-        bar.set_message(format!("best gain {:.2}x at drop {:.2}  (this: {:.2}x, {:.2})", r.best_gain, r.best_drop, r.gain, r.drop));
+        bar.set_message(format!(
+            "best gain {:.2}x at drop {:.2}  (this: {:.2}x, {:.2})",
+            r.best_gain, r.best_drop, r.gain, r.drop
+        ));
     };
     let rl = RlConfig { episodes, seed: args.seed, ..RlConfig::default() };
     let result = run_with_project_tools(&network, &problem, &oracle, args.method, rl, None, &mut on_episode)

@@ -114,7 +114,7 @@ impl ConvGeometry {
         // Checked here (LayerShape checks too) to say which numbers disagree.
         if self.groups > 0 {
             for (field, channels) in [("c_in", self.c_in), ("c_out", self.c_out)] {
-                if channels % self.groups != 0 {
+                if !channels.is_multiple_of(self.groups) {
                     let message = format!(
                         "{channels} channels are not divisible by {} groups",
                         self.groups

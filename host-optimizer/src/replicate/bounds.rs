@@ -32,7 +32,7 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
     };
     let mut hi = costs
         .iter()
-        .map(|c| work(c))
+        .map(work)
         .max()
         .unwrap_or(0)
         .min(u128::from(u64::MAX)) as u64;

@@ -10,10 +10,10 @@ use std::time::Duration;
 use imc_model::{ArchConfig, Crossbars, LayerCost, Precision};
 
 use super::evaluate::{DropOracle, Replicator};
-use super::milp::LayerDrops;
-use super::problem::{Goal, SearchError};
 use super::methods::{run_method, Method, MethodResult, Tools};
+use super::milp::LayerDrops;
 use super::problem::SearchProblem;
+use super::problem::{Goal, SearchError};
 use super::rl::{EpisodeReport, RlConfig};
 use crate::accuracy::proxy::{ProxyConstants, ProxyOracle};
 use crate::accuracy::{self, AccuracyOracle, OracleSpec};
@@ -40,7 +40,12 @@ fn objective(goal: Goal) -> Objective {
 }
 
 impl Replicator for ExactReplicator {
-    fn replicate(&mut self, costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Result<Option<Vec<u64>>, SearchError> {
+    fn replicate(
+        &mut self,
+        costs: &[LayerCost],
+        budget: Crossbars,
+        goal: Goal,
+    ) -> Result<Option<Vec<u64>>, SearchError> {
         let none = Constraints::default();
         let plan = match goal {
             Goal::Throughput => replicate::min_interval(&self.arch, costs, budget, &none),

@@ -183,7 +183,8 @@ impl Ddpg {
         let q2 = self.critic_target.forward(&Tensor::cat(&[&s2, &a2], 1).map_err(tensor_error)?)?;
         let y = (r + (q2 * live).map_err(tensor_error)?).map_err(tensor_error)?.detach();
         let q = self.critic.forward(&Tensor::cat(&[&s, &a], 1).map_err(tensor_error)?)?;
-        let critic_loss = (q - y).map_err(tensor_error)?.sqr().map_err(tensor_error)?.mean_all().map_err(tensor_error)?;
+        let critic_loss =
+            (q - y).map_err(tensor_error)?.sqr().map_err(tensor_error)?.mean_all().map_err(tensor_error)?;
         self.critic_opt.backward_step(&critic_loss).map_err(tensor_error)?;
         // Actor: maximise Q(s, mu(s)); only the actor's variables are stepped.
         let mu = self.actor.forward(&s)?;

@@ -176,9 +176,13 @@ pub fn write_results(dir: &Path, cases: &[BenchCase], config: &BenchConfig) -> R
         let base = |f: &dyn Fn(usize) -> f64| (0..p.len()).map(|l| (l as f64, f(l))).collect::<Vec<_>>();
         let time = vec![
             Series { label: "8/8, r = 1".into(), points: base(&|l| p.baseline_costs[l].time(1).get() as f64) },
-            Series { label: "LRMP (RL + ILP)".into(), points: base(&|l| costs[l].time(rl.replication[l]).get() as f64) },
+            Series {
+                label: "LRMP (RL + ILP)".into(),
+                points: base(&|l| costs[l].time(rl.replication[l]).get() as f64),
+            },
         ];
-        let chart = |title: &'static str, y: &'static str| Chart { title, x_label: "layer", y_label: y, scatter: false };
+        let chart =
+            |title: &'static str, y: &'static str| Chart { title, x_label: "layer", y_label: y, scatter: false };
         write_svg(&dir.join(format!("{}-layer-time.svg", c.network)), &chart("per-layer time", "cycles"), &time)?;
         let area = vec![
             Series { label: "8/8, r = 1".into(), points: base(&|l| p.baseline_costs[l].xbars.get() as f64) },
@@ -188,11 +192,13 @@ pub fn write_results(dir: &Path, cases: &[BenchCase], config: &BenchConfig) -> R
             },
         ];
         write_svg(&dir.join(format!("{}-layer-area.svg", c.network)), &chart("per-layer area", "crossbars"), &area)?;
-        let mut scatter = vec![Series { label: "RL episodes".into(), points: rl.history.iter().map(|&(g, d)| (g, d)).collect() }];
+        let mut scatter =
+            vec![Series { label: "RL episodes".into(), points: rl.history.iter().map(|&(g, d)| (g, d)).collect() }];
         if let Some(random) = c.get(Method::Random) {
             scatter.push(Series { label: "random".into(), points: random.history.clone() });
         }
-        let chart = Chart { title: "accuracy drop vs latency gain", x_label: "gain", y_label: "drop (points)", scatter: true };
+        let chart =
+            Chart { title: "accuracy drop vs latency gain", x_label: "gain", y_label: "drop (points)", scatter: true };
         write_svg(&dir.join(format!("{}-accuracy-vs-gain.svg", c.network)), &chart, &scatter)?;
     }
     for goal in [Goal::Latency, Goal::Throughput] {

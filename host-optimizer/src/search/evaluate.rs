@@ -26,15 +26,24 @@ pub const NO_FIT_REWARD: f64 = -10.0;
 /// `goal` under `budget` for fixed per-layer costs, or `None` when even `r = 1` does not fit.
 pub trait Replicator {
     /// Replication factors, one per layer.
-    fn replicate(&mut self, costs: &[LayerCost], budget: Crossbars, goal: Goal)
-        -> Result<Option<Vec<u64>>, SearchError>;
+    fn replicate(
+        &mut self,
+        costs: &[LayerCost],
+        budget: Crossbars,
+        goal: Goal,
+    ) -> Result<Option<Vec<u64>>, SearchError>;
 }
 
 impl<F> Replicator for F
 where
     F: FnMut(&[LayerCost], Crossbars, Goal) -> Result<Option<Vec<u64>>, SearchError>,
 {
-    fn replicate(&mut self, costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Result<Option<Vec<u64>>, SearchError> {
+    fn replicate(
+        &mut self,
+        costs: &[LayerCost],
+        budget: Crossbars,
+        goal: Goal,
+    ) -> Result<Option<Vec<u64>>, SearchError> {
         self(costs, budget, goal)
     }
 }
@@ -87,7 +96,15 @@ pub struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     /// An evaluator for `problem` with this optimiser and oracle.
     pub fn new(problem: &'a SearchProblem, replicator: &'a mut dyn Replicator, oracle: &'a mut dyn DropOracle) -> Self {
-        Evaluator { problem, replicator, oracle, drops: HashMap::new(), evaluations: 0, best: None, history: Vec::new() }
+        Evaluator {
+            problem,
+            replicator,
+            oracle,
+            drops: HashMap::new(),
+            evaluations: 0,
+            best: None,
+            history: Vec::new(),
+        }
     }
 
     /// The problem being searched.

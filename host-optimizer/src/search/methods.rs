@@ -117,7 +117,8 @@ pub struct Tools<'a> {
 }
 
 fn from_eval(method: Method, e: Evaluation, evaluations: usize, start: Instant) -> Result<MethodResult, SearchError> {
-    let totals = e.totals.ok_or_else(|| SearchError::Input(format!("{method}: the mapping does not fit the budget")))?;
+    let totals =
+        e.totals.ok_or_else(|| SearchError::Input(format!("{method}: the mapping does not fit the budget")))?;
     Ok(MethodResult {
         method,
         precisions: e.precisions,
@@ -231,9 +232,9 @@ pub fn run_method(
             })
         }
         Method::Milp => {
-            let drops = tools
-                .layer_drops
-                .ok_or_else(|| SearchError::Input("the joint MILP needs the additive proxy (--accuracy proxy)".into()))?;
+            let drops = tools.layer_drops.ok_or_else(|| {
+                SearchError::Input("the joint MILP needs the additive proxy (--accuracy proxy)".into())
+            })?;
             let solution = solve_joint(problem, drops, tools.milp_time_limit)?
                 .ok_or_else(|| SearchError::Input("no assignment fits both the area and the accuracy budget".into()))?;
             let t = totals(&problem.arch, &problem.costs(&solution.precisions)?, &solution.replication)?;

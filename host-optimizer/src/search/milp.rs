@@ -76,9 +76,10 @@ pub fn replication_levels(positions: u64, r_max: u64) -> Vec<u64> {
 /// Keeps the items of one layer that no other item beats on area, time and drop at once.
 fn pareto(mut items: Vec<Item>) -> Vec<Item> {
     items.sort_by(|a, b| {
-        (a.area, a.time).cmp(&(b.area, b.time)).then(a.drop.total_cmp(&b.drop)).then(
-            (b.precision.w_bits, b.precision.a_bits).cmp(&(a.precision.w_bits, a.precision.a_bits)),
-        )
+        (a.area, a.time)
+            .cmp(&(b.area, b.time))
+            .then(a.drop.total_cmp(&b.drop))
+            .then((b.precision.w_bits, b.precision.a_bits).cmp(&(a.precision.w_bits, a.precision.a_bits)))
     });
     let mut kept: Vec<Item> = Vec::new();
     for item in items {

@@ -73,7 +73,8 @@ pub fn write_svg(path: &Path, chart: &Chart<'_>, series: &[Series]) -> Result<()
     ctx.configure_mesh().x_desc(chart.x_label).y_desc(chart.y_label).draw().map_err(plot_error)?;
     for (i, s) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let points: Vec<(f64, f64)> = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let points: Vec<(f64, f64)> =
+            s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
         if !chart.scatter {
             ctx.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2))).map_err(plot_error)?;
         }
@@ -82,11 +83,7 @@ pub fn write_svg(path: &Path, chart: &Chart<'_>, series: &[Series]) -> Result<()
             .label(s.label.as_str())
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
     }
-    ctx.configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(plot_error)?;
+    ctx.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw().map_err(plot_error)?;
     root.present().map_err(plot_error)?;
     Ok(())
 }

@@ -148,10 +148,8 @@ impl SearchProblem {
         if bits.is_empty() {
             return Err(SearchError::Input("no bit width to choose from".into()));
         }
-        let baseline_costs = shapes
-            .iter()
-            .map(|s| LayerCost::new(&arch, s, Precision::BASELINE))
-            .collect::<Result<Vec<_>, _>>()?;
+        let baseline_costs =
+            shapes.iter().map(|s| LayerCost::new(&arch, s, Precision::BASELINE)).collect::<Result<Vec<_>, _>>()?;
         let baseline = totals(&arch, &baseline_costs, &vec![1; shapes.len()])?;
         // floor(F * A_0); f64 is exact for any realistic crossbar count (< 2^53).
         let budget = (spec.area_factor * baseline.area.get() as f64).floor();
@@ -235,7 +233,12 @@ pub(crate) mod fixtures {
             out_h: out,
             out_w: out,
         };
-        Layer { name: name.into(), shape: LayerShape::new(dims).unwrap(), stride: (stride, stride), padding: (k / 2, k / 2) }
+        Layer {
+            name: name.into(),
+            shape: LayerShape::new(dims).unwrap(),
+            stride: (stride, stride),
+            padding: (k / 2, k / 2),
+        }
     }
 
     /// A 7-layer CNN with layers of very different cost, so precision and replication matter.

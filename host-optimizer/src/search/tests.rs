@@ -47,7 +47,8 @@ fn run(problem: &SearchProblem, method: Method, episodes: usize, seed: u64) -> s
 fn exact_replication_matches_the_replicate_fast_path() {
     for goal in [Goal::Latency, Goal::Throughput] {
         let p = problem(goal, 1.3);
-        let precisions = p.pin(vec![Precision { w_bits: Bits::new(4).unwrap(), a_bits: Bits::new(4).unwrap() }; p.len()]);
+        let precisions =
+            p.pin(vec![Precision { w_bits: Bits::new(4).unwrap(), a_bits: Bits::new(4).unwrap() }; p.len()]);
         let costs = p.costs(&precisions).unwrap();
         let r = replicate_exact(&costs, p.budget, goal).unwrap().unwrap();
         let t = imc_model::cost::totals(&p.arch, &costs, &r).unwrap();
@@ -128,8 +129,16 @@ fn measure_builtin_networks() {
             let rl = RlConfig { episodes, ..RlConfig::default() };
             let mut line = format!("{name} {}:", goal.as_str());
             for m in [Method::Milp, Method::Rl, Method::Random, Method::ReplicationOnly] {
-                let r = super::adapters::run_with_project_tools(&net, &p, &OracleSpec::Proxy, m, rl.clone(), None, &mut |_| {})
-                    .unwrap();
+                let r = super::adapters::run_with_project_tools(
+                    &net,
+                    &p,
+                    &OracleSpec::Proxy,
+                    m,
+                    rl.clone(),
+                    None,
+                    &mut |_| {},
+                )
+                .unwrap();
                 line += &format!("  {m} {:.3}x drop {:.3} ({:.1} s)", r.gain, r.drop, r.seconds);
             }
             println!("{line}");
