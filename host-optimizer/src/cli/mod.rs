@@ -1,5 +1,6 @@
 //! Subcommands of `lrmp`, one file each, and the failure type that sets the exit code.
 
+mod bench;
 mod common;
 mod eval;
 mod plan;
@@ -28,6 +29,8 @@ enum Command {
     Run(run::RunArgs),
     /// Accuracy of a network at given precisions through the crossbar model.
     Eval(eval::EvalArgs),
+    /// The paper table: every method on every built-in network, with plots.
+    Bench(bench::BenchArgs),
 }
 
 /// Why a command failed; decides the exit code.
@@ -66,6 +69,7 @@ pub fn run() -> ExitCode {
         Command::Search(args) => search::run(args),
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,7 +81,7 @@ impl QuantizedDigits {
             let p = precisions[l];
             let xbar = |error| QuantError::Xbar { layer: spec.name, error };
             let w_bits = p.w_bits.get();
-            if w_bits < 2 || w_bits > imc_model::xbar::MAX_FUNCTIONAL_BITS {
+            if !(2..=imc_model::xbar::MAX_FUNCTIONAL_BITS).contains(&w_bits) {
                 return Err(xbar(XbarError::UnsupportedBits { what: "w_bits", bits: w_bits }));
             }
             let levels = f64::from((1i32 << (w_bits - 1)) - 1);

@@ -53,7 +53,11 @@ pub fn build_qemu_firmware() -> Result<PathBuf, QemuError> {
     if let Some(elf) = std::env::var_os("LRMP_FIRMWARE_ELF") {
         return Ok(PathBuf::from(elf));
     }
-    let dir = repo_root().join(QEMU_BOARD_DIR);
+    let root = repo_root();
+    let dir = root.join(QEMU_BOARD_DIR);
+    // The board is a workspace of its own; share the root's target directory with it.
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&dir)
         .args([
@@ -64,6 +68,8 @@ pub fn build_qemu_firmware() -> Result<PathBuf, QemuError> {
             QEMU_TARGET,
             "--message-format=json",
         ])
+        .arg("--target-dir")
+        .arg(&target_dir)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| QemuError::Build(format!("cargo in {}: {e}", dir.display())))?;

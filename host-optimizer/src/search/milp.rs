@@ -54,6 +54,9 @@ pub struct JointSolution {
     pub drop: f64,
     /// Binary variables the model had after the reductions.
     pub variables: usize,
+    /// CBC proved optimality within the time limit (else: best found, an upper bound on
+    /// what the optimum's latency/interval is, so RL's gap to it is understated).
+    pub proven_optimal: bool,
 }
 
 /// Smallest replication of each distinct `ceil(p / r)` level, ascending, up to `r_max`.
@@ -98,7 +101,7 @@ fn solve_items(
     max_drop: Option<f64>,
     goal: Goal,
     time_limit: Duration,
-) -> Result<Option<Vec<Item>>, SearchError> {
+) -> Result<Option<(Vec<Item>, bool)>, SearchError> {
     let mut vars = ProblemVariables::new();
     let x: Vec<Vec<Variable>> =
         layers.iter().map(|items| items.iter().map(|_| vars.add(variable().binary())).collect()).collect();
@@ -140,6 +143,7 @@ fn solve_items(
         Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
         Err(e) => return Err(SearchError::Solver(e.to_string())),
     };
+    let proven_optimal = solution.model().is_proven_optimal();
     let chosen = layers
         .iter()
         .zip(&x)
@@ -148,7 +152,7 @@ fn solve_items(
             best.map(|(i, _)| items[i]).ok_or_else(|| SearchError::Solver("a layer has no choice".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(chosen))
+    Ok(Some((chosen, proven_optimal)))
 }
 
 /// Exact replication for fixed costs (every layer has a single precision).
@@ -176,7 +180,11 @@ pub fn replicate_exact(costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Re
         })
         .collect();
     let chosen = solve_items(&layers, budget, None, goal, Duration::from_secs(60))?;
-    Ok(chosen.map(|items| items.iter().map(|i| i.replication).collect()))
+    match chosen {
+        Some((items, true)) => Ok(Some(items.iter().map(|i| i.replication).collect())),
+        Some((_, false)) => Err(SearchError::Solver("replication ILP stopped before proving optimality".into())),
+        None => Ok(None),
+    }
 }
 
 /// The precisions a layer may take: 8/8 when pinned, else every pair of allowed widths.
@@ -232,7 +240,9 @@ pub fn solve_joint(
         })
         .collect();
     let variables = layers.iter().map(Vec::len).sum();
-    let Some(chosen) = solve_items(&layers, problem.budget, Some(problem.max_drop), problem.goal, time_limit)? else {
+    let Some((chosen, proven_optimal)) =
+        solve_items(&layers, problem.budget, Some(problem.max_drop), problem.goal, time_limit)?
+    else {
         return Ok(None);
     };
     let precisions: Vec<Precision> = chosen.iter().map(|i| i.precision).collect();
@@ -241,7 +251,13 @@ pub fn solve_joint(
     if t.area > problem.budget {
         return Err(SearchError::Solver(format!("MILP area {} exceeds the budget {}", t.area, problem.budget)));
     }
-    Ok(Some(JointSolution { precisions, replication, drop: chosen.iter().map(|i| i.drop).sum(), variables }))
+    Ok(Some(JointSolution {
+        precisions,
+        replication,
+        drop: chosen.iter().map(|i| i.drop).sum(),
+        variables,
+        proven_optimal,
+    }))
 }
 
 #[cfg(test)]

@@ -248,6 +248,7 @@ fn dispatch_batch<S: DispatchSink>(
     let t = u64::from(layer.cycles_per_position);
     let busy = r.min(count);
     let mut end = start;
+    let mut tiles = plan.tile_cursor(layer);
     for replica in 0..busy {
         let positions = q + u64::from(replica < rem);
         let replica_end = start.saturating_add(positions.saturating_mul(t));
@@ -257,12 +258,13 @@ fn dispatch_batch<S: DispatchSink>(
             inference: k,
             layer: u16::try_from(index).unwrap_or(u16::MAX),
             replica,
-            tiles: plan.tiles_of(layer, replica),
+            tiles: tiles.tiles(),
             positions: u32::try_from(positions).unwrap_or(u32::MAX),
             start: Cycles(start),
             end: Cycles(replica_end),
         });
         end = end.max(replica_end);
+        tiles.advance();
     }
     *events += busy;
     end

@@ -130,6 +130,41 @@ pub struct Plan {
     layers: heapless::Vec<PlanLayer, MAX_LAYERS>,
 }
 
+/// Tiles of consecutive replicas of one layer: a tile index and an offset within the tile
+/// for the first and the last crossbar, advanced by `X` crossbars per replica.
+pub(crate) struct TileCursor {
+    first: u64,
+    first_offset: u64,
+    last: u64,
+    last_offset: u64,
+    step_tiles: u64,
+    step_offset: u64,
+    per_tile: u64,
+}
+
+impl TileCursor {
+    /// The current replica's tiles.
+    pub(crate) fn tiles(&self) -> TileRange {
+        TileRange {
+            first: self.first,
+            last: self.last,
+        }
+    }
+    /// Moves to the next replica.
+    pub(crate) fn advance(&mut self) {
+        let step = |tile: &mut u64, offset: &mut u64| {
+            *tile += self.step_tiles;
+            *offset += self.step_offset;
+            if *offset >= self.per_tile {
+                *offset -= self.per_tile;
+                *tile += 1;
+            }
+        };
+        step(&mut self.first, &mut self.first_offset);
+        step(&mut self.last, &mut self.last_offset);
+    }
+}
+
 /// The tiles one replica occupies, `first..=last`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TileRange {
@@ -195,7 +230,7 @@ impl Plan {
         (replica < l.replication).then(|| self.tiles_of(l, replica))
     }
     /// Tiles of a replica known to exist (`replica < l.replication`): pure arithmetic.
-    pub(crate) fn tiles_of(&self, l: &PlanLayer, replica: u32) -> TileRange {
+    fn tiles_of(&self, l: &PlanLayer, replica: u32) -> TileRange {
         let xbars = u64::from(l.xbars_per_replica);
         // first_xbar + r * X <= total area, checked to fit in u64 at validation.
         let start = l.first_xbar + u64::from(replica) * xbars;
@@ -203,6 +238,25 @@ impl Plan {
         TileRange {
             first: start / tile,
             last: (start + xbars - 1) / tile,
+        }
+    }
+    /// Walks the tiles of a layer's replicas in order without a division per replica
+    /// (64-bit division is a library call on a Cortex-M).
+    pub(crate) fn tile_cursor(&self, l: &PlanLayer) -> TileCursor {
+        let per_tile = self.xbars_per_tile.get();
+        let xbars = u64::from(l.xbars_per_replica);
+        let split = |xbar: u64| (xbar / per_tile, xbar % per_tile);
+        let (first, first_offset) = split(l.first_xbar);
+        let (last, last_offset) = split(l.first_xbar + xbars - 1);
+        let (step_tiles, step_offset) = split(xbars);
+        TileCursor {
+            first,
+            first_offset,
+            last,
+            last_offset,
+            step_tiles,
+            step_offset,
+            per_tile,
         }
     }
     /// The pipeline's bottleneck period: the longest layer time, at least the chip floor.

@@ -156,26 +156,30 @@ impl DispatchSink for Recorder {
 
 #[test]
 fn events_cover_every_position_on_the_right_tiles() {
-    let arch = ArchConfig::isaac();
-    let plan = plan_of(&arch, &small_net());
-    let mut rec = Recorder(Vec::new());
-    run(&plan, Mode::Layer, 2, &mut rec).unwrap();
-    for (l, layer) in plan.layers().iter().enumerate() {
-        let mine: Vec<_> = rec
-            .0
-            .iter()
-            .filter(|e| e.layer as usize == l && e.inference == 1)
-            .collect();
-        let total: u64 = mine.iter().map(|e| u64::from(e.positions)).sum();
-        assert_eq!(total, layer.positions());
-        for e in mine {
-            assert_eq!(Some(e.tiles), plan.replica_tiles(l, e.replica));
-            assert_eq!(
-                e.end.get() - e.start.get(),
-                u64::from(e.positions) * u64::from(layer.cycles_per_position)
-            );
+    let mut small_tiles = ArchParams::ISAAC;
+    small_tiles.xbars_per_tile = 5; // replicas straddle tiles; some span several
+    for arch in [ArchConfig::isaac(), ArchConfig::new(small_tiles).unwrap()] {
+        let plan = plan_of(&arch, &small_net());
+        for mode in [Mode::Layer, Mode::Row] {
+            let mut rec = Recorder(Vec::new());
+            run(&plan, mode, 2, &mut rec).unwrap();
+            for (l, layer) in plan.layers().iter().enumerate() {
+                let mine: Vec<_> = rec
+                    .0
+                    .iter()
+                    .filter(|e| e.layer as usize == l && e.inference == 1)
+                    .collect();
+                let total: u64 = mine.iter().map(|e| u64::from(e.positions)).sum();
+                assert_eq!(total, layer.positions());
+                for e in mine {
+                    assert_eq!(Some(e.tiles), plan.replica_tiles(l, e.replica), "{e:?}");
+                    let busy = u64::from(e.positions) * u64::from(layer.cycles_per_position);
+                    assert_eq!(e.end.get() - e.start.get(), busy);
+                }
+            }
         }
     }
+    let plan = plan_of(&ArchConfig::isaac(), &small_net());
     // Replicas are packed in layer order: conv1 = 5 replicas of 1 crossbar on tile 0;
     // the FC layer sits after every earlier replica.
     assert_eq!(
