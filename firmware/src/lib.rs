@@ -20,9 +20,9 @@
 
 mod session;
 
-pub use session::{CycleCounter, NoCounter, Session};
 /// The wire format this firmware speaks (re-exported so boards need no `imc-model` line).
 pub use imc_model::wire;
+pub use session::{CycleCounter, NoCounter, Session};
 
 /// Logs through defmt when the `defmt` feature is on; compiles to nothing otherwise.
 #[macro_export]

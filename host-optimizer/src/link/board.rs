@@ -1,8 +1,9 @@
 //! Reaching a controller: the QEMU `mps2-an386` board (firmware built on demand, QEMU
 //! started under a timeout, UART0 on a local TCP port) or a real board on a serial port.
 //!
-//! Invariant: a [`QemuBoard`] owns its QEMU child process and kills it (by its id) when
-//! dropped; QEMU additionally runs under `timeout` so it can never outlive a stuck host.
+//! Invariant: a [`QemuBoard`] owns its child (`timeout` running QEMU) and stops it, by its
+//! id, when dropped; `timeout` also ends QEMU after the wall-clock limit should `lrmp`
+//! itself die.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader};
@@ -133,10 +134,26 @@ impl QemuBoard {
 
 impl Drop for QemuBoard {
     fn drop(&mut self) {
-        // Our own child, by its id; `timeout` forwards the signal to QEMU.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+/// Stops our `timeout` child and the QEMU under it. SIGTERM, which `timeout` forwards to
+/// QEMU (a SIGKILL would orphan QEMU), then SIGKILL if it has not gone within 2 s.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Starts QEMU on `elf` (killed after `wall_limit`) and connects to its UART0.
@@ -168,8 +185,7 @@ pub fn connect_qemu(
                     ))));
                 }
                 if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    stop(&mut child);
                     return Err(QemuError::Connect(e));
                 }
                 std::thread::sleep(Duration::from_millis(20));
