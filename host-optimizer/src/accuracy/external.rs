@@ -147,7 +147,9 @@ fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
 
 /// Kills the process group the child leads (it was started with `process_group(0)`).
 fn kill_group(child: &mut Child) {
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
     let _ = child.kill();
 }
 
@@ -170,7 +172,8 @@ impl ExternalOracle {
             .zip(precisions)
             .map(|(name, p)| json!({"name": name, "w_bits": p.w_bits.get(), "a_bits": p.a_bits.get()}))
             .collect();
-        json!({"protocol": "lrmp-accuracy/1", "network": self.network, "layers": layers}).to_string()
+        json!({"protocol": "lrmp-accuracy/1", "network": self.network, "layers": layers})
+            .to_string()
     }
 
     fn run(&self, precisions: &[Precision]) -> Result<f64, ExternalError> {
@@ -182,7 +185,10 @@ impl ExternalOracle {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|e| ExternalError::Spawn { command: command.clone(), error: e.to_string() })?;
+            .map_err(|e| ExternalError::Spawn {
+                command: command.clone(),
+                error: e.to_string(),
+            })?;
         let request = self.request(precisions);
         if let Some(mut stdin) = child.stdin.take() {
             // A writer thread: an evaluator that never reads stdin must not block us.
@@ -205,22 +211,36 @@ impl ExternalOracle {
                 Ok(None) => thread::sleep(Duration::from_millis(5)),
                 Err(e) => {
                     kill_group(&mut child);
-                    return Err(ExternalError::Spawn { command, error: e.to_string() });
+                    return Err(ExternalError::Spawn {
+                        command,
+                        error: e.to_string(),
+                    });
                 }
             }
         };
         // A grandchild that escaped the group could hold a pipe open: wait only briefly.
         let collect = |rx: Option<mpsc::Receiver<Vec<u8>>>| {
-            rx.and_then(|r| r.recv_timeout(Duration::from_secs(2)).ok()).unwrap_or_default()
+            rx.and_then(|r| r.recv_timeout(Duration::from_secs(2)).ok())
+                .unwrap_or_default()
         };
         let (stdout, stderr) = (collect(out_rx), collect(err_rx));
         let stderr_tail = tail(&stderr);
         let status = match status {
-            None => return Err(ExternalError::Timeout { command, timeout: self.timeout, stderr_tail }),
+            None => {
+                return Err(ExternalError::Timeout {
+                    command,
+                    timeout: self.timeout,
+                    stderr_tail,
+                })
+            }
             Some(s) => s,
         };
         if !status.success() {
-            return Err(ExternalError::Failed { command, code: status.code(), stderr_tail });
+            return Err(ExternalError::Failed {
+                command,
+                code: status.code(),
+                stderr_tail,
+            });
         }
         let bad = |message: String| ExternalError::BadOutput {
             command: command.clone(),
@@ -232,15 +252,27 @@ impl ExternalOracle {
             serde_json::from_slice(&stdout).map_err(|e| bad(format!("not a JSON object: {e}")))?;
         let fraction = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
         match answer {
-            Answer { accuracy_drop: Some(d), .. } if d.is_finite() && d.abs() <= 100.0 => Ok(d),
-            Answer { accuracy_drop: Some(d), .. } => Err(bad(format!("accuracy_drop {d} is not in -100..=100"))),
-            Answer { accuracy: Some(a), reference_accuracy: Some(r), .. } if fraction(a) && fraction(r) => {
-                Ok(100.0 * (r - a))
-            }
-            Answer { accuracy: Some(_), reference_accuracy: Some(_), .. } => {
-                Err(bad("accuracies must be fractions in 0..=1".into()))
-            }
-            _ => Err(bad("neither `accuracy_drop` nor both `accuracy` and `reference_accuracy`".into())),
+            Answer {
+                accuracy_drop: Some(d),
+                ..
+            } if d.is_finite() && d.abs() <= 100.0 => Ok(d),
+            Answer {
+                accuracy_drop: Some(d),
+                ..
+            } => Err(bad(format!("accuracy_drop {d} is not in -100..=100"))),
+            Answer {
+                accuracy: Some(a),
+                reference_accuracy: Some(r),
+                ..
+            } if fraction(a) && fraction(r) => Ok(100.0 * (r - a)),
+            Answer {
+                accuracy: Some(_),
+                reference_accuracy: Some(_),
+                ..
+            } => Err(bad("accuracies must be fractions in 0..=1".into())),
+            _ => Err(bad(
+                "neither `accuracy_drop` nor both `accuracy` and `reference_accuracy`".into(),
+            )),
         }
     }
 }
@@ -289,39 +321,69 @@ mod tests {
         let d = o.accuracy_drop(&p8()).unwrap();
         assert!((d - 5.0).abs() < 1e-9, "{d}");
         assert_eq!(o.accuracy_drop(&p8()).unwrap(), d);
-        assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1, "second call is cached");
+        assert_eq!(
+            std::fs::read_to_string(&count).unwrap().lines().count(),
+            1,
+            "second call is cached"
+        );
         let mut o = oracle("cat > /dev/null; echo '{\"accuracy_drop\": 1.5}'", 10_000);
         assert_eq!(o.accuracy_drop(&p8()).unwrap(), 1.5);
-        assert!(matches!(o.accuracy_drop(&p8()[..2]), Err(AccuracyError::LayerCount { expected: 4, got: 2 })));
+        assert!(matches!(
+            o.accuracy_drop(&p8()[..2]),
+            Err(AccuracyError::LayerCount {
+                expected: 4,
+                got: 2
+            })
+        ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn failing_evaluator_reports_exit_code_and_stderr() {
-        let e = oracle("echo 'model file missing' >&2; exit 3", 10_000).accuracy_drop(&p8()).unwrap_err();
+        let e = oracle("echo 'model file missing' >&2; exit 3", 10_000)
+            .accuracy_drop(&p8())
+            .unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("exit code 3") && text.contains("model file missing"), "{text}");
+        assert!(
+            text.contains("exit code 3") && text.contains("model file missing"),
+            "{text}"
+        );
     }
 
     #[test]
     fn hanging_evaluator_is_killed_at_the_timeout() {
         let start = Instant::now();
-        let e = oracle("echo started >&2; sleep 30", 300).accuracy_drop(&p8()).unwrap_err();
-        assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+        let e = oracle("echo started >&2; sleep 30", 300)
+            .accuracy_drop(&p8())
+            .unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            start.elapsed()
+        );
         let text = e.to_string();
-        assert!(text.contains("did not answer within 0.3 s") && text.contains("started"), "{text}");
+        assert!(
+            text.contains("did not answer within 0.3 s") && text.contains("started"),
+            "{text}"
+        );
     }
 
     #[test]
     fn garbage_output_is_an_error() {
         for (cmd, needle) in [
             ("echo 'accuracy is 97%'", "not a JSON object"),
-            ("echo '{\"accuracy\": 97, \"reference_accuracy\": 98}'", "fractions"),
+            (
+                "echo '{\"accuracy\": 97, \"reference_accuracy\": 98}'",
+                "fractions",
+            ),
             ("echo '{\"foo\": 1}'", "neither"),
             ("echo '{\"accuracy_drop\": \"NaN\"}'", "not a JSON object"),
             ("true", "not a JSON object"),
         ] {
-            let text = oracle(cmd, 10_000).accuracy_drop(&p8()).unwrap_err().to_string();
+            let text = oracle(cmd, 10_000)
+                .accuracy_drop(&p8())
+                .unwrap_err()
+                .to_string();
             assert!(text.contains(needle), "{cmd}: {text}");
         }
     }

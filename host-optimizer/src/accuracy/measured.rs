@@ -43,12 +43,19 @@ impl MeasuredOracle {
         }
         let data = Dataset::embedded().map_err(|e| AccuracyError::Model(e.to_string()))?;
         let weights = FloatWeights::embedded().map_err(|e| AccuracyError::Model(e.to_string()))?;
-        Ok(MeasuredOracle::from_model(DigitsModel::new(weights, data), arch))
+        Ok(MeasuredOracle::from_model(
+            DigitsModel::new(weights, data),
+            arch,
+        ))
     }
 
     /// An oracle over an already loaded model (other weights, other data).
     pub fn from_model(model: DigitsModel, arch: ArchConfig) -> MeasuredOracle {
-        MeasuredOracle { model, arch, cache: HashMap::new() }
+        MeasuredOracle {
+            model,
+            arch,
+            cache: HashMap::new(),
+        }
     }
 
     /// The model.
@@ -62,7 +69,10 @@ impl MeasuredOracle {
         if let Some(e) = self.cache.get(precisions) {
             return Ok(*e);
         }
-        let e = self.model.evaluate(&self.arch, precisions).map_err(|e| AccuracyError::Model(e.to_string()))?;
+        let e = self
+            .model
+            .evaluate(&self.arch, precisions)
+            .map_err(|e| AccuracyError::Model(e.to_string()))?;
         self.cache.insert(precisions.to_vec(), e);
         Ok(e)
     }

@@ -56,7 +56,10 @@ impl fmt::Display for AccuracyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AccuracyError::LayerCount { expected, got } => {
-                write!(f, "precision assignment has {got} entries, the network has {expected} layers")
+                write!(
+                    f,
+                    "precision assignment has {got} entries, the network has {expected} layers"
+                )
             }
             AccuracyError::NoWeights(net) => write!(
                 f,
@@ -90,8 +93,13 @@ impl OracleSpec {
             "proxy" => Ok(OracleSpec::Proxy),
             _ => match text.strip_prefix("external:") {
                 Some(cmd) if !cmd.trim().is_empty() => Ok(OracleSpec::External(cmd.to_string())),
-                Some(_) => Err("`external:` needs a command, e.g. external:'python3 examples/evaluator.py'".into()),
-                None => Err(format!("`{text}` is not an accuracy oracle (measured, proxy, external:CMD)")),
+                Some(_) => Err(
+                    "`external:` needs a command, e.g. external:'python3 examples/evaluator.py'"
+                        .into(),
+                ),
+                None => Err(format!(
+                    "`{text}` is not an accuracy oracle (measured, proxy, external:CMD)"
+                )),
             },
         }
     }
@@ -108,13 +116,22 @@ impl OracleSpec {
 
 /// Builds the oracle `spec` for `network` on `arch`. The proxy uses the committed
 /// calibration; the external oracle uses [`external::DEFAULT_TIMEOUT`].
-pub fn build(spec: &OracleSpec, network: &Network, arch: &ArchConfig) -> Result<Box<dyn AccuracyOracle>, AccuracyError> {
+pub fn build(
+    spec: &OracleSpec,
+    network: &Network,
+    arch: &ArchConfig,
+) -> Result<Box<dyn AccuracyOracle>, AccuracyError> {
     Ok(match spec {
         OracleSpec::Measured => Box::new(measured::MeasuredOracle::new(network, *arch)?),
-        OracleSpec::Proxy => Box::new(proxy::ProxyOracle::new(network, &proxy::ProxyConstants::committed()?)),
-        OracleSpec::External(cmd) => {
-            Box::new(external::ExternalOracle::new(cmd, network, external::DEFAULT_TIMEOUT))
-        }
+        OracleSpec::Proxy => Box::new(proxy::ProxyOracle::new(
+            network,
+            &proxy::ProxyConstants::committed()?,
+        )),
+        OracleSpec::External(cmd) => Box::new(external::ExternalOracle::new(
+            cmd,
+            network,
+            external::DEFAULT_TIMEOUT,
+        )),
     })
 }
 
@@ -123,6 +140,9 @@ pub(crate) fn check_len(expected: usize, precisions: &[Precision]) -> Result<(),
     if precisions.len() == expected {
         Ok(())
     } else {
-        Err(AccuracyError::LayerCount { expected, got: precisions.len() })
+        Err(AccuracyError::LayerCount {
+            expected,
+            got: precisions.len(),
+        })
     }
 }

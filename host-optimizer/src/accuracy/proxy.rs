@@ -64,14 +64,19 @@ pub struct ProxyConstants {
 impl ProxyConstants {
     /// The committed calibration, validated (finite, non-negative coefficients).
     pub fn committed() -> Result<ProxyConstants, AccuracyError> {
-        ProxyConstants::parse("data/digits/proxy-calibration.json (embedded)", EMBEDDED_CALIBRATION)
+        ProxyConstants::parse(
+            "data/digits/proxy-calibration.json (embedded)",
+            EMBEDDED_CALIBRATION,
+        )
     }
     /// Parses and validates a calibration file.
     pub fn parse(source: &str, text: &str) -> Result<ProxyConstants, AccuracyError> {
         let err = |m: String| AccuracyError::Model(format!("{source}: {m}"));
-        let c: ProxyConstants =
-            serde_json::from_str(text).map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
-        let all = [c.weight, c.activation].into_iter().flat_map(|k| [k.first, k.middle, k.last]);
+        let c: ProxyConstants = serde_json::from_str(text)
+            .map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
+        let all = [c.weight, c.activation]
+            .into_iter()
+            .flat_map(|k| [k.first, k.middle, k.last]);
         if c.format != "lrmp-proxy-calibration" || c.reference_middle_layers == 0 {
             return Err(err("not a proxy calibration file".into()));
         }
@@ -85,7 +90,11 @@ impl ProxyConstants {
 /// Relative noise power of `b`-bit symmetric weights, zero at 8 bits.
 pub fn weight_noise(b: Bits) -> f64 {
     let levels = (1u32 << (b.get() - 1)) - 1;
-    let e = if levels == 0 { 4.0 } else { 1.0 / f64::from(levels).powi(2) };
+    let e = if levels == 0 {
+        4.0
+    } else {
+        1.0 / f64::from(levels).powi(2)
+    };
     e - 1.0 / 127f64.powi(2)
 }
 
@@ -119,7 +128,9 @@ impl ProxyOracle {
     /// The additive term of layer `layer` at precision `p`, in percentage points (0 for an
     /// index past the last layer).
     pub fn layer_drop(&self, layer: usize, p: Precision) -> f64 {
-        self.coefficients.get(layer).map_or(0.0, |(cw, ca)| cw * weight_noise(p.w_bits) + ca * activation_noise(p.a_bits))
+        self.coefficients.get(layer).map_or(0.0, |(cw, ca)| {
+            cw * weight_noise(p.w_bits) + ca * activation_noise(p.a_bits)
+        })
     }
 
     /// Layers the proxy covers.
@@ -131,7 +142,11 @@ impl ProxyOracle {
 impl AccuracyOracle for ProxyOracle {
     fn accuracy_drop(&mut self, precisions: &[Precision]) -> Result<f64, AccuracyError> {
         check_len(self.coefficients.len(), precisions)?;
-        Ok(precisions.iter().enumerate().map(|(l, &p)| self.layer_drop(l, p)).sum())
+        Ok(precisions
+            .iter()
+            .enumerate()
+            .map(|(l, &p)| self.layer_drop(l, p))
+            .sum())
     }
     fn kind(&self) -> &'static str {
         "proxy"
@@ -144,7 +159,9 @@ fn bits(b: u8) -> Bits {
 
 /// Least-squares slope through the origin of `drop` on `noise`, clamped at 0.
 fn slope(points: &[(f64, f64)]) -> f64 {
-    let (num, den) = points.iter().fold((0.0, 0.0), |(n, d), (e, drop)| (n + e * drop, d + e * e));
+    let (num, den) = points
+        .iter()
+        .fold((0.0, 0.0), |(n, d), (e, drop)| (n + e * drop, d + e * e));
     if den > 0.0 {
         (num / den).max(0.0)
     } else {
@@ -173,7 +190,15 @@ pub fn calibrate(
     let n = network.layers.len();
     let base = vec![Precision::BASELINE; n];
     let d0 = measured.accuracy_drop(&base)?;
-    let class = |l: usize| if l == 0 { 0 } else if l + 1 == n { 2 } else { 1 };
+    let class = |l: usize| {
+        if l == 0 {
+            0
+        } else if l + 1 == n {
+            2
+        } else {
+            1
+        }
+    };
     let mut w_points = [Vec::new(), Vec::new(), Vec::new()];
     let mut a_points = [Vec::new(), Vec::new(), Vec::new()];
     for l in 0..n {
@@ -205,7 +230,10 @@ pub fn calibrate(
     let mut pairs = Vec::with_capacity(assignments);
     for _ in 0..assignments {
         let p: Vec<Precision> = (0..n)
-            .map(|_| Precision { w_bits: bits(2 + rng.below(7) as u8), a_bits: bits(2 + rng.below(7) as u8) })
+            .map(|_| Precision {
+                w_bits: bits(2 + rng.below(7) as u8),
+                a_bits: bits(2 + rng.below(7) as u8),
+            })
             .collect();
         pairs.push((measured.accuracy_drop(&p)?, proxy.accuracy_drop(&p)?));
     }
@@ -220,7 +248,10 @@ mod tests {
     use crate::network;
 
     fn p(w: u8, a: u8) -> Precision {
-        Precision { w_bits: bits(w), a_bits: bits(a) }
+        Precision {
+            w_bits: bits(w),
+            a_bits: bits(a),
+        }
     }
 
     #[test]
@@ -230,10 +261,19 @@ mod tests {
         let net = network::builtin("resnet18").unwrap();
         let mut proxy = ProxyOracle::new(&net, &c);
         let n = net.layers.len();
-        let assignment: Vec<Precision> = (0..n).map(|l| p(2 + (l % 7) as u8, 8 - (l % 7) as u8)).collect();
-        let sum: f64 = assignment.iter().enumerate().map(|(l, &q)| proxy.layer_drop(l, q)).sum();
+        let assignment: Vec<Precision> = (0..n)
+            .map(|l| p(2 + (l % 7) as u8, 8 - (l % 7) as u8))
+            .collect();
+        let sum: f64 = assignment
+            .iter()
+            .enumerate()
+            .map(|(l, &q)| proxy.layer_drop(l, q))
+            .sum();
         assert!((proxy.accuracy_drop(&assignment).unwrap() - sum).abs() < 1e-9);
-        assert_eq!(proxy.accuracy_drop(&vec![Precision::BASELINE; n]).unwrap(), 0.0);
+        assert_eq!(
+            proxy.accuracy_drop(&vec![Precision::BASELINE; n]).unwrap(),
+            0.0
+        );
         assert!(proxy.accuracy_drop(&assignment[1..]).is_err());
     }
 
@@ -254,13 +294,20 @@ mod tests {
         let c = ProxyConstants::committed().unwrap();
         let digits = ProxyOracle::new(&network::builtin("digits").unwrap(), &c);
         let resnet = ProxyOracle::new(&network::builtin("resnet18").unwrap(), &c);
-        let all = |o: &ProxyOracle| (1..o.layers() - 1).map(|l| o.layer_drop(l, p(4, 4))).sum::<f64>();
+        let all = |o: &ProxyOracle| {
+            (1..o.layers() - 1)
+                .map(|l| o.layer_drop(l, p(4, 4)))
+                .sum::<f64>()
+        };
         assert!((all(&digits) - all(&resnet)).abs() < 1e-9);
     }
 
     #[test]
     fn bad_calibration_files_are_errors() {
-        assert!(ProxyConstants::parse("c.json", "{").unwrap_err().to_string().contains("c.json: line 1"));
+        assert!(ProxyConstants::parse("c.json", "{")
+            .unwrap_err()
+            .to_string()
+            .contains("c.json: line 1"));
         let text = EMBEDDED_CALIBRATION.replacen("\"first\": ", "\"first\": -", 1);
         assert!(ProxyConstants::parse("c.json", &text).is_err());
     }

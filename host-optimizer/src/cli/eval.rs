@@ -65,7 +65,9 @@ pub struct EvalArgs {
 }
 
 fn timeout_secs(text: &str) -> Result<Duration, String> {
-    let s: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let s: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     if s.is_finite() && s > 0.0 && s <= 86_400.0 {
         Ok(Duration::from_secs_f64(s))
     } else {
@@ -98,7 +100,10 @@ pub fn run(args: EvalArgs) -> CliResult {
         return calibrate(&args, &network, config);
     }
     let precisions = args.precision.resolve(&network)?;
-    let spec = args.accuracy.clone().unwrap_or_else(|| OracleSpec::default_for(&network));
+    let spec = args
+        .accuracy
+        .clone()
+        .unwrap_or_else(|| OracleSpec::default_for(&network));
     let mut out = json!({
         "network": network.name,
         "arch": arch.name,
@@ -112,26 +117,41 @@ pub fn run(args: EvalArgs) -> CliResult {
             let float = oracle.model().float_accuracy();
             let drop = oracle.accuracy_drop(&precisions).internal()?;
             let clipped = 100.0 * e.adc.clipped as f64 / e.adc.reads.max(1) as f64;
-            extend(&mut out, json!({
-                "oracle": "measured", "accuracy": e.accuracy, "float_accuracy": float, "accuracy_drop": drop,
-                "test_samples": e.total, "correct": e.correct, "adc_reads": e.adc.reads, "adc_clipped": e.adc.clipped,
-            }));
+            extend(
+                &mut out,
+                json!({
+                    "oracle": "measured", "accuracy": e.accuracy, "float_accuracy": float, "accuracy_drop": drop,
+                    "test_samples": e.total, "correct": e.correct, "adc_reads": e.adc.reads, "adc_clipped": e.adc.clipped,
+                }),
+            );
             format!(
                 "accuracy        {:.2}% ({}/{} held-out samples, through the crossbar model)\n\
                  float accuracy  {:.2}%\naccuracy drop   {drop:.2} pp\n\
                  ADC             {} of {} column reads clipped ({clipped:.3}%)\n",
-                100.0 * e.accuracy, e.correct, e.total, 100.0 * float, e.adc.clipped, e.adc.reads
+                100.0 * e.accuracy,
+                e.correct,
+                e.total,
+                100.0 * float,
+                e.adc.clipped,
+                e.adc.reads
             )
         }
         OracleSpec::Proxy => {
             let constants = ProxyConstants::committed().internal()?;
             let mut oracle = ProxyOracle::new(&network, &constants);
             let drop = oracle.accuracy_drop(&precisions).internal()?;
-            let terms: Vec<f64> = precisions.iter().enumerate().map(|(l, &p)| oracle.layer_drop(l, p)).collect();
-            extend(&mut out, json!({
-                "oracle": "proxy", "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
-                "layer_drops": terms, "proxy_spearman": constants.spearman,
-            }));
+            let terms: Vec<f64> = precisions
+                .iter()
+                .enumerate()
+                .map(|(l, &p)| oracle.layer_drop(l, p))
+                .collect();
+            extend(
+                &mut out,
+                json!({
+                    "oracle": "proxy", "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
+                    "layer_drops": terms, "proxy_spearman": constants.spearman,
+                }),
+            );
             format!(
                 "accuracy drop   {drop:.2} pp (PROXY: quantization-noise model calibrated on digits, \
                  Spearman {:.2} vs measured; not a measurement)\n",
@@ -141,9 +161,12 @@ pub fn run(args: EvalArgs) -> CliResult {
         OracleSpec::External(cmd) => {
             let mut oracle = ExternalOracle::new(&cmd, &network, args.external_timeout);
             let drop = oracle.accuracy_drop(&precisions).bad_input()?;
-            extend(&mut out, json!({
-                "oracle": "external", "command": cmd, "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
-            }));
+            extend(
+                &mut out,
+                json!({
+                    "oracle": "external", "command": cmd, "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
+                }),
+            );
             format!("accuracy drop   {drop:.2} pp (external evaluator `{cmd}`)\n")
         }
     };
@@ -156,7 +179,12 @@ pub fn run(args: EvalArgs) -> CliResult {
             .zip(&precisions)
             .map(|(l, p)| format!("{} {}/{}", l.name, p.w_bits.get(), p.a_bits.get()))
             .collect();
-        println!("network         {} (arch {}, ADC {} bits)", network.name, arch.name, config.adc_bits());
+        println!(
+            "network         {} (arch {}, ADC {} bits)",
+            network.name,
+            arch.name,
+            config.adc_bits()
+        );
         println!("precisions      {}", layers.join(", "));
         print!("{text}");
     }
@@ -174,11 +202,20 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
     let c = proxy::calibrate(&mut measured, network, args.assignments, 0x5EED_0001).internal()?;
     let text = serde_json::to_string_pretty(&c.constants).internal()? + "\n";
     if let Some(path) = &args.calibration_out {
-        std::fs::write(path, &text).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
+        std::fs::write(path, &text)
+            .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
     }
     if args.json {
-        let pairs: Vec<Value> = c.pairs.iter().map(|(m, p)| json!({"measured": m, "proxy": p})).collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"constants": c.constants, "pairs": pairs})).internal()?);
+        let pairs: Vec<Value> = c
+            .pairs
+            .iter()
+            .map(|(m, p)| json!({"measured": m, "proxy": p}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"constants": c.constants, "pairs": pairs}))
+                .internal()?
+        );
     } else {
         print!("{text}");
         println!(
@@ -193,18 +230,27 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
 fn retrain(args: &EvalArgs, network: &Network) -> CliResult {
     use host_optimizer::digits::{dataset::Dataset, train};
     if !host_optimizer::accuracy::measured::has_weights(network) {
-        return Err(Failure::BadInput(anyhow!("--retrain applies to the built-in `digits` network only")));
+        return Err(Failure::BadInput(anyhow!(
+            "--retrain applies to the built-in `digits` network only"
+        )));
     }
     let mut cfg = train::TrainConfig::default();
     cfg.epochs = args.epochs.unwrap_or(cfg.epochs);
     cfg.seed = args.seed.unwrap_or(cfg.seed);
     let data = Dataset::embedded().internal()?;
     let weights = train::train(&data, &cfg, |epoch, loss, acc| {
-        eprintln!("epoch {epoch:3}  loss {loss:.4}  float test accuracy {:.2}%", 100.0 * acc)
+        eprintln!(
+            "epoch {epoch:3}  loss {loss:.4}  float test accuracy {:.2}%",
+            100.0 * acc
+        )
     })
     .internal()?;
-    let path = args.weights_out.clone().unwrap_or_else(|| PathBuf::from(host_optimizer::digits::WEIGHTS_PATH));
-    std::fs::write(&path, weights.to_json().internal()?).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
+    let path = args
+        .weights_out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(host_optimizer::digits::WEIGHTS_PATH));
+    std::fs::write(&path, weights.to_json().internal()?)
+        .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
     println!(
         "wrote {} (float test accuracy {:.2}%); rebuild lrmp to embed them",
         path.display(),

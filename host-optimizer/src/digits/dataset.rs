@@ -53,14 +53,33 @@ impl std::error::Error for DataError {}
 impl Dataset {
     /// Parses the CSV text; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Dataset, DataError> {
-        let err = |line: usize, message: String| DataError { source: source.to_string(), line: Some(line), message };
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-        let expected_header: Vec<String> =
-            (0..PIXELS).map(|i| format!("p{i}")).chain(std::iter::once("label".to_string())).collect();
+        let err = |line: usize, message: String| DataError {
+            source: source.to_string(),
+            line: Some(line),
+            message,
+        };
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+        let expected_header: Vec<String> = (0..PIXELS)
+            .map(|i| format!("p{i}"))
+            .chain(std::iter::once("label".to_string()))
+            .collect();
         match lines.next() {
-            Some((_, header)) if header.split(',').map(str::trim).eq(expected_header.iter().map(String::as_str)) => {}
+            Some((_, header))
+                if header
+                    .split(',')
+                    .map(str::trim)
+                    .eq(expected_header.iter().map(String::as_str)) => {}
             Some((n, _)) => return Err(err(n, "header must be `p0,...,p63,label`".into())),
-            None => return Err(DataError { source: source.into(), line: None, message: "file is empty".into() }),
+            None => {
+                return Err(DataError {
+                    source: source.into(),
+                    line: None,
+                    message: "file is empty".into(),
+                })
+            }
         }
         let mut samples = Vec::new();
         for (n, line) in lines {
@@ -69,7 +88,10 @@ impl Dataset {
             }
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
             if fields.len() != PIXELS + 1 {
-                return Err(err(n, format!("expected {} fields, found {}", PIXELS + 1, fields.len())));
+                return Err(err(
+                    n,
+                    format!("expected {} fields, found {}", PIXELS + 1, fields.len()),
+                ));
             }
             let mut pixels = [0u8; PIXELS];
             for (i, (slot, field)) in pixels.iter_mut().zip(&fields).enumerate() {
@@ -77,21 +99,37 @@ impl Dataset {
                     .parse::<u8>()
                     .ok()
                     .filter(|v| *v <= PIXEL_MAX)
-                    .ok_or_else(|| err(n, format!("p{i} = `{field}` is not an integer in 0..={PIXEL_MAX}")))?;
+                    .ok_or_else(|| {
+                        err(
+                            n,
+                            format!("p{i} = `{field}` is not an integer in 0..={PIXEL_MAX}"),
+                        )
+                    })?;
             }
             let label_field = fields.get(PIXELS).copied().unwrap_or_default();
             let label = label_field
                 .parse::<u8>()
                 .ok()
                 .filter(|v| usize::from(*v) < CLASSES)
-                .ok_or_else(|| err(n, format!("label = `{label_field}` is not an integer in 0..={}", CLASSES - 1)))?;
+                .ok_or_else(|| {
+                    err(
+                        n,
+                        format!(
+                            "label = `{label_field}` is not an integer in 0..={}",
+                            CLASSES - 1
+                        ),
+                    )
+                })?;
             samples.push(Sample { pixels, label });
         }
         if samples.len() < 10 {
             return Err(DataError {
                 source: source.into(),
                 line: None,
-                message: format!("{} samples; at least 10 are needed for a split", samples.len()),
+                message: format!(
+                    "{} samples; at least 10 are needed for a split",
+                    samples.len()
+                ),
             });
         }
         Ok(Dataset { samples })
@@ -149,7 +187,8 @@ mod tests {
         let e = Dataset::parse("t.csv", &text).unwrap_err();
         assert_eq!(e.line, Some(14));
         assert!(e.to_string().contains("t.csv: line 14: p63"), "{e}");
-        let e = Dataset::parse("t.csv", &format!("{header}\n{}\n1,2\n", good.join("\n"))).unwrap_err();
+        let e =
+            Dataset::parse("t.csv", &format!("{header}\n{}\n1,2\n", good.join("\n"))).unwrap_err();
         assert!(e.to_string().contains("line 14: expected 65 fields"), "{e}");
         let e = Dataset::parse("t.csv", &format!("{header}\n{}\n", row("1", "x"))).unwrap_err();
         assert!(e.to_string().contains("line 2: label"), "{e}");

@@ -62,16 +62,40 @@ pub struct LayerSpec {
 pub const LAYERS: [LayerSpec; 4] = [
     LayerSpec {
         name: "conv1",
-        geometry: ConvGeometry { c_in: 1, in_h: 8, in_w: 8, c_out: 16, kernel: (3, 3), stride: (1, 1), pad: (1, 1) },
+        geometry: ConvGeometry {
+            c_in: 1,
+            in_h: 8,
+            in_w: 8,
+            c_out: 16,
+            kernel: (3, 3),
+            stride: (1, 1),
+            pad: (1, 1),
+        },
         relu: true,
     },
     LayerSpec {
         name: "conv2",
-        geometry: ConvGeometry { c_in: 16, in_h: 8, in_w: 8, c_out: 32, kernel: (3, 3), stride: (2, 2), pad: (1, 1) },
+        geometry: ConvGeometry {
+            c_in: 16,
+            in_h: 8,
+            in_w: 8,
+            c_out: 32,
+            kernel: (3, 3),
+            stride: (2, 2),
+            pad: (1, 1),
+        },
         relu: true,
     },
-    LayerSpec { name: "fc1", geometry: ConvGeometry::fc(512, 64), relu: true },
-    LayerSpec { name: "fc2", geometry: ConvGeometry::fc(64, CLASSES), relu: false },
+    LayerSpec {
+        name: "fc1",
+        geometry: ConvGeometry::fc(512, 64),
+        relu: true,
+    },
+    LayerSpec {
+        name: "fc2",
+        geometry: ConvGeometry::fc(64, CLASSES),
+        relu: false,
+    },
 ];
 
 /// Weight tensor shape `[c_out, c_in, k_h, k_w]` (`[out, in]` for FC) of a layer.

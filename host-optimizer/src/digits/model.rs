@@ -23,7 +23,13 @@ impl DigitsModel {
         let split = data.split();
         let clips = float::calibrate(&weights, &data, &split.train);
         let float_accuracy = float::accuracy(&weights, &data, &split.test);
-        DigitsModel { weights, data, split, clips, float_accuracy }
+        DigitsModel {
+            weights,
+            data,
+            split,
+            clips,
+            float_accuracy,
+        }
     }
 
     /// The float network's accuracy on the held-out test split (fraction).
@@ -48,7 +54,11 @@ impl DigitsModel {
     }
 
     /// Quantizes for `precisions` and runs the test split through the crossbar model.
-    pub fn evaluate(&self, arch: &ArchConfig, precisions: &[Precision]) -> Result<Evaluation, QuantError> {
+    pub fn evaluate(
+        &self,
+        arch: &ArchConfig,
+        precisions: &[Precision],
+    ) -> Result<Evaluation, QuantError> {
         let q = QuantizedDigits::new(&self.weights, &self.clips, precisions)?;
         evaluate(arch, &q, &self.data, &self.split.test)
     }

@@ -42,7 +42,10 @@ impl fmt::Display for QuantError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QuantError::LayerCount { expected, got } => {
-                write!(f, "precision assignment has {got} layers, the network has {expected}")
+                write!(
+                    f,
+                    "precision assignment has {got} layers, the network has {expected}"
+                )
             }
             QuantError::Xbar { layer, error } => write!(f, "layer `{layer}`: {error}"),
         }
@@ -71,54 +74,101 @@ fn max_code(bits: u8) -> f64 {
 
 impl QuantizedDigits {
     /// Quantizes `weights` for `precisions` (one per layer) with the calibrated `clips`.
-    pub fn new(weights: &FloatWeights, clips: &[f32], precisions: &[Precision]) -> Result<QuantizedDigits, QuantError> {
+    pub fn new(
+        weights: &FloatWeights,
+        clips: &[f32],
+        precisions: &[Precision],
+    ) -> Result<QuantizedDigits, QuantError> {
         if precisions.len() != LAYERS.len() || clips.len() != LAYERS.len() {
-            return Err(QuantError::LayerCount { expected: LAYERS.len(), got: precisions.len() });
+            return Err(QuantError::LayerCount {
+                expected: LAYERS.len(),
+                got: precisions.len(),
+            });
         }
         let a_scale = |l: usize| f64::from(clips[l]) / max_code(precisions[l].a_bits.get());
         let mut layers = Vec::with_capacity(LAYERS.len());
         for (l, (spec, fl)) in LAYERS.iter().zip(weights.layers()).enumerate() {
             let p = precisions[l];
-            let xbar = |error| QuantError::Xbar { layer: spec.name, error };
+            let xbar = |error| QuantError::Xbar {
+                layer: spec.name,
+                error,
+            };
             let w_bits = p.w_bits.get();
             if !(2..=imc_model::xbar::MAX_FUNCTIONAL_BITS).contains(&w_bits) {
-                return Err(xbar(XbarError::UnsupportedBits { what: "w_bits", bits: w_bits }));
+                return Err(xbar(XbarError::UnsupportedBits {
+                    what: "w_bits",
+                    bits: w_bits,
+                }));
             }
             let levels = f64::from((1i32 << (w_bits - 1)) - 1);
-            let w_max = fl.weight.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
+            let w_max = fl
+                .weight
+                .iter()
+                .fold(0f64, |m, v| m.max(f64::from(v.abs())));
             let s_w = if w_max > 0.0 { w_max / levels } else { 1.0 };
-            let weights = fl.weight.iter().map(|&v| (f64::from(v) / s_w).round().clamp(-levels, levels) as i8).collect();
+            let weights = fl
+                .weight
+                .iter()
+                .map(|&v| (f64::from(v) / s_w).round().clamp(-levels, levels) as i8)
+                .collect();
             let acc_scale = s_w * a_scale(l);
             let bias = fl
                 .bias
                 .iter()
-                .map(|&b| (f64::from(b) / acc_scale).round().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
+                .map(|&b| {
+                    (f64::from(b) / acc_scale)
+                        .round()
+                        .clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+                })
                 .collect();
             let requant = match precisions.get(l + 1) {
-                Some(&next) => Some((Requant::from_scale(acc_scale / a_scale(l + 1)).map_err(xbar)?, next)),
+                Some(&next) => Some((
+                    Requant::from_scale(acc_scale / a_scale(l + 1)).map_err(xbar)?,
+                    next,
+                )),
                 None => None,
             };
-            layers.push(QLayer { weights, bias, precision: p, requant });
+            layers.push(QLayer {
+                weights,
+                bias,
+                precision: p,
+                requant,
+            });
         }
         Ok(QuantizedDigits { layers })
     }
 
     /// Classifies one image through the crossbar model; returns the class and ADC activity.
-    pub fn classify(&self, arch: &ArchConfig, pixels: &[u8; PIXELS], s: &mut Scratch) -> Result<(usize, AdcStats), QuantError> {
+    pub fn classify(
+        &self,
+        arch: &ArchConfig,
+        pixels: &[u8; PIXELS],
+        s: &mut Scratch,
+    ) -> Result<(usize, AdcStats), QuantError> {
         let first_bits = self.layers.first().map_or(8, |l| l.precision.a_bits.get());
         // Pixel p in 0..=16 to code round(p / 16 * (2^b - 1)), integer half-up.
         let codes = u32::from(max_code(first_bits) as u16);
         s.act.clear();
-        s.act.extend(pixels.iter().map(|&p| ((u32::from(p) * codes * 2 + u32::from(PIXEL_MAX)) / (2 * u32::from(PIXEL_MAX))) as u8));
+        s.act.extend(pixels.iter().map(|&p| {
+            ((u32::from(p) * codes * 2 + u32::from(PIXEL_MAX)) / (2 * u32::from(PIXEL_MAX))) as u8
+        }));
         let mut stats = AdcStats::default();
         for (spec, q) in LAYERS.iter().zip(&self.layers) {
-            let xbar = |error| QuantError::Xbar { layer: spec.name, error };
+            let xbar = |error| QuantError::Xbar {
+                layer: spec.name,
+                error,
+            };
             let g = spec.geometry;
-            let w = WeightMatrix::new(&q.weights, g.rows(), g.c_out, q.precision.w_bits).map_err(xbar)?;
+            let w = WeightMatrix::new(&q.weights, g.rows(), g.c_out, q.precision.w_bits)
+                .map_err(xbar)?;
             let layer = QuantizedLayer::new(g, w, &q.bias).map_err(xbar)?;
             s.acc.resize(g.output_len(), 0);
             s.patch.resize(g.rows(), 0);
-            stats.merge(layer.accumulate(arch, &s.act, q.precision.a_bits, &mut s.patch, &mut s.acc).map_err(xbar)?);
+            stats.merge(
+                layer
+                    .accumulate(arch, &s.act, q.precision.a_bits, &mut s.patch, &mut s.acc)
+                    .map_err(xbar)?,
+            );
             if let Some((requant, next)) = q.requant {
                 s.act.resize(s.acc.len(), 0);
                 requantize(&s.acc, requant, next.a_bits, &mut s.act).map_err(xbar)?;
@@ -150,7 +200,12 @@ pub struct Evaluation {
 }
 
 /// Runs `indices` of `data` through the crossbar model.
-pub fn evaluate(arch: &ArchConfig, q: &QuantizedDigits, data: &Dataset, indices: &[usize]) -> Result<Evaluation, QuantError> {
+pub fn evaluate(
+    arch: &ArchConfig,
+    q: &QuantizedDigits,
+    data: &Dataset,
+    indices: &[usize],
+) -> Result<Evaluation, QuantError> {
     let mut scratch = Scratch::default();
     let (mut correct, mut total, mut adc) = (0, 0, AdcStats::default());
     for s in indices.iter().filter_map(|&i| data.samples.get(i)) {
@@ -161,5 +216,10 @@ pub fn evaluate(arch: &ArchConfig, q: &QuantizedDigits, data: &Dataset, indices:
             correct += 1;
         }
     }
-    Ok(Evaluation { accuracy: correct as f64 / total.max(1) as f64, correct, total, adc })
+    Ok(Evaluation {
+        accuracy: correct as f64 / total.max(1) as f64,
+        correct,
+        total,
+        adc,
+    })
 }

@@ -31,7 +31,12 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     /// The configuration that produced the committed weights.
     fn default() -> Self {
-        TrainConfig { seed: 42, epochs: 40, batch: 32, learning_rate: 2e-3 }
+        TrainConfig {
+            seed: 42,
+            epochs: 40,
+            batch: 32,
+            learning_rate: 2e-3,
+        }
     }
 }
 
@@ -65,7 +70,9 @@ fn init(rng: &mut SplitMix64, dev: &Device) -> Result<Params, TrainError> {
         let fan_in = spec.geometry.rows() as f64;
         let bound = (6.0 / fan_in).sqrt();
         let count: usize = shape.iter().product();
-        let values: Vec<f32> = (0..count).map(|_| ((rng.unit() * 2.0 - 1.0) * bound) as f32).collect();
+        let values: Vec<f32> = (0..count)
+            .map(|_| ((rng.unit() * 2.0 - 1.0) * bound) as f32)
+            .collect();
         weights.push(Var::from_tensor(&Tensor::from_vec(values, shape, dev)?)?);
         biases.push(Var::zeros(spec.geometry.c_out, DType::F32, dev)?);
     }
@@ -80,7 +87,8 @@ fn forward(p: &Params, x: &Tensor) -> candle_core::Result<Tensor> {
         h = if g.in_h == 1 && g.in_w == 1 && g.kernel == (1, 1) {
             h.flatten_from(1)?.matmul(&w.t()?)?.broadcast_add(b)?
         } else {
-            h.conv2d(w, g.pad.0, g.stride.0, 1, 1)?.broadcast_add(&b.reshape((1, g.c_out, 1, 1))?)?
+            h.conv2d(w, g.pad.0, g.stride.0, 1, 1)?
+                .broadcast_add(&b.reshape((1, g.c_out, 1, 1))?)?
         };
         if spec.relu {
             h = h.relu()?;
@@ -93,11 +101,18 @@ fn batch(data: &Dataset, indices: &[usize], dev: &Device) -> candle_core::Result
     let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
     let mut labels = Vec::with_capacity(indices.len());
     for s in indices.iter().filter_map(|&i| data.samples.get(i)) {
-        pixels.extend(s.pixels.iter().map(|&p| f32::from(p) / f32::from(PIXEL_MAX)));
+        pixels.extend(
+            s.pixels
+                .iter()
+                .map(|&p| f32::from(p) / f32::from(PIXEL_MAX)),
+        );
         labels.push(u32::from(s.label));
     }
     let n = labels.len();
-    Ok((Tensor::from_vec(pixels, (n, 1, SIDE, SIDE), dev)?, Tensor::from_vec(labels, n, dev)?))
+    Ok((
+        Tensor::from_vec(pixels, (n, 1, SIDE, SIDE), dev)?,
+        Tensor::from_vec(labels, n, dev)?,
+    ))
 }
 
 fn extract(p: &Params, info: TrainingInfo) -> Result<FloatWeights, TrainError> {
@@ -114,13 +129,29 @@ fn extract(p: &Params, info: TrainingInfo) -> Result<FloatWeights, TrainError> {
 }
 
 /// Trains from scratch; `log(epoch, mean_loss, test_accuracy)` is called after each epoch.
-pub fn train(data: &Dataset, cfg: &TrainConfig, mut log: impl FnMut(u32, f32, f64)) -> Result<FloatWeights, TrainError> {
+pub fn train(
+    data: &Dataset,
+    cfg: &TrainConfig,
+    mut log: impl FnMut(u32, f32, f64),
+) -> Result<FloatWeights, TrainError> {
     let dev = Device::Cpu;
     let split = data.split();
     let mut rng = SplitMix64::new(cfg.seed);
     let params = init(&mut rng, &dev)?;
-    let vars: Vec<Var> = params.weights.iter().chain(&params.biases).cloned().collect();
-    let mut opt = AdamW::new(vars, ParamsAdamW { lr: cfg.learning_rate, weight_decay: 1e-4, ..ParamsAdamW::default() })?;
+    let vars: Vec<Var> = params
+        .weights
+        .iter()
+        .chain(&params.biases)
+        .cloned()
+        .collect();
+    let mut opt = AdamW::new(
+        vars,
+        ParamsAdamW {
+            lr: cfg.learning_rate,
+            weight_decay: 1e-4,
+            ..ParamsAdamW::default()
+        },
+    )?;
     let mut order = split.train.clone();
     let mut info = TrainingInfo {
         seed: cfg.seed,
@@ -143,7 +174,11 @@ pub fn train(data: &Dataset, cfg: &TrainConfig, mut log: impl FnMut(u32, f32, f6
             batches += 1;
         }
         let weights = extract(&params, info.clone())?;
-        log(epoch, loss_sum / batches.max(1) as f32, float::accuracy(&weights, data, &split.test));
+        log(
+            epoch,
+            loss_sum / batches.max(1) as f32,
+            float::accuracy(&weights, data, &split.test),
+        );
     }
     let weights = extract(&params, info.clone())?;
     info.float_test_accuracy = float::accuracy(&weights, data, &split.test);

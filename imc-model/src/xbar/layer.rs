@@ -33,7 +33,15 @@ pub struct ConvGeometry {
 impl ConvGeometry {
     /// A fully-connected layer `inputs -> outputs`.
     pub const fn fc(inputs: usize, outputs: usize) -> ConvGeometry {
-        ConvGeometry { c_in: inputs, in_h: 1, in_w: 1, c_out: outputs, kernel: (1, 1), stride: (1, 1), pad: (0, 0) }
+        ConvGeometry {
+            c_in: inputs,
+            in_h: 1,
+            in_w: 1,
+            c_out: outputs,
+            kernel: (1, 1),
+            stride: (1, 1),
+            pad: (0, 0),
+        }
     }
     fn out_dim(input: usize, kernel: usize, stride: usize, pad: usize) -> Option<usize> {
         let padded = input.checked_add(pad.checked_mul(2)?)?;
@@ -74,10 +82,14 @@ impl ConvGeometry {
             return Err(XbarError::BadGeometry(name));
         }
         if self.pad.0 >= self.kernel.0 || self.pad.1 >= self.kernel.1 {
-            return Err(XbarError::BadGeometry("padding must be smaller than the kernel"));
+            return Err(XbarError::BadGeometry(
+                "padding must be smaller than the kernel",
+            ));
         }
         if self.out_h() == 0 || self.out_w() == 0 {
-            return Err(XbarError::BadGeometry("kernel larger than the padded input"));
+            return Err(XbarError::BadGeometry(
+                "kernel larger than the padded input",
+            ));
         }
         Ok(())
     }
@@ -94,18 +106,38 @@ pub struct QuantizedLayer<'a> {
 
 impl<'a> QuantizedLayer<'a> {
     /// Validates that geometry, weights (`c_out` columns of `rows()` weights) and bias agree.
-    pub fn new(geometry: ConvGeometry, weights: WeightMatrix<'a>, bias: &'a [i32]) -> Result<Self, XbarError> {
+    pub fn new(
+        geometry: ConvGeometry,
+        weights: WeightMatrix<'a>,
+        bias: &'a [i32],
+    ) -> Result<Self, XbarError> {
         geometry.validate()?;
         if weights.rows() != geometry.rows() {
-            return Err(XbarError::LengthMismatch { what: "weight rows", expected: geometry.rows(), got: weights.rows() });
+            return Err(XbarError::LengthMismatch {
+                what: "weight rows",
+                expected: geometry.rows(),
+                got: weights.rows(),
+            });
         }
         if weights.cols() != geometry.c_out {
-            return Err(XbarError::LengthMismatch { what: "weight columns", expected: geometry.c_out, got: weights.cols() });
+            return Err(XbarError::LengthMismatch {
+                what: "weight columns",
+                expected: geometry.c_out,
+                got: weights.cols(),
+            });
         }
         if bias.len() != geometry.c_out {
-            return Err(XbarError::LengthMismatch { what: "bias", expected: geometry.c_out, got: bias.len() });
+            return Err(XbarError::LengthMismatch {
+                what: "bias",
+                expected: geometry.c_out,
+                got: bias.len(),
+            });
         }
-        Ok(QuantizedLayer { geometry, weights, bias })
+        Ok(QuantizedLayer {
+            geometry,
+            weights,
+            bias,
+        })
     }
     /// The geometry.
     pub const fn geometry(&self) -> &ConvGeometry {
@@ -130,19 +162,29 @@ impl<'a> QuantizedLayer<'a> {
         let g = &self.geometry;
         let a = functional_bits("a_bits", a_bits)?;
         if input.len() != g.input_len() {
-            return Err(XbarError::LengthMismatch { what: "input", expected: g.input_len(), got: input.len() });
+            return Err(XbarError::LengthMismatch {
+                what: "input",
+                expected: g.input_len(),
+                got: input.len(),
+            });
         }
         let max = (1u16 << a) - 1;
         if let Some(index) = input.iter().position(|&v| u16::from(v) > max) {
             return Err(XbarError::ActivationOutOfRange { index });
         }
         if out.len() != g.output_len() {
-            return Err(XbarError::LengthMismatch { what: "output", expected: g.output_len(), got: out.len() });
+            return Err(XbarError::LengthMismatch {
+                what: "output",
+                expected: g.output_len(),
+                got: out.len(),
+            });
         }
         let rows = g.rows();
-        let patch = patch
-            .get_mut(..rows)
-            .ok_or(XbarError::LengthMismatch { what: "im2col scratch", expected: rows, got: 0 })?;
+        let patch = patch.get_mut(..rows).ok_or(XbarError::LengthMismatch {
+            what: "im2col scratch",
+            expected: rows,
+            got: 0,
+        })?;
         let (out_h, out_w) = (g.out_h(), g.out_w());
         let positions = out_h * out_w;
         let mut stats = AdcStats::default();
@@ -152,7 +194,9 @@ impl<'a> QuantizedLayer<'a> {
                 let position = oy * out_w + ox;
                 let bias = self.bias;
                 stats.merge(mvm(arch, &self.weights, patch, a_bits, |c, v| {
-                    if let (Some(slot), Some(&b)) = (out.get_mut(c * positions + position), bias.get(c)) {
+                    if let (Some(slot), Some(&b)) =
+                        (out.get_mut(c * positions + position), bias.get(c))
+                    {
                         *slot = v + i64::from(b);
                     }
                 })?);
@@ -168,11 +212,18 @@ impl<'a> QuantizedLayer<'a> {
         let mut slots = patch.iter_mut();
         for c in 0..g.c_in {
             for ky in 0..kh {
-                let iy = (oy * g.stride.0 + ky).checked_sub(g.pad.0).filter(|&y| y < g.in_h);
+                let iy = (oy * g.stride.0 + ky)
+                    .checked_sub(g.pad.0)
+                    .filter(|&y| y < g.in_h);
                 for kx in 0..kw {
-                    let ix = (ox * g.stride.1 + kx).checked_sub(g.pad.1).filter(|&x| x < g.in_w);
+                    let ix = (ox * g.stride.1 + kx)
+                        .checked_sub(g.pad.1)
+                        .filter(|&x| x < g.in_w);
                     let value = match (iy, ix) {
-                        (Some(y), Some(x)) => input.get((c * g.in_h + y) * g.in_w + x).copied().unwrap_or(0),
+                        (Some(y), Some(x)) => input
+                            .get((c * g.in_h + y) * g.in_w + x)
+                            .copied()
+                            .unwrap_or(0),
                         _ => 0,
                     };
                     if let Some(slot) = slots.next() {

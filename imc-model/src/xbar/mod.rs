@@ -80,13 +80,26 @@ impl fmt::Display for XbarError {
             XbarError::UnsupportedBits { what, bits } => {
                 write!(f, "{what} = {bits} is not supported by the functional model (1..={MAX_FUNCTIONAL_BITS})")
             }
-            XbarError::LengthMismatch { what, expected, got } => {
+            XbarError::LengthMismatch {
+                what,
+                expected,
+                got,
+            } => {
                 write!(f, "{what} has {got} elements, the shape needs {expected}")
             }
-            XbarError::WeightOutOfRange { index } => write!(f, "weight {index} is outside the symmetric range of w_bits"),
-            XbarError::ActivationOutOfRange { index } => write!(f, "activation {index} does not fit a_bits"),
-            XbarError::BadScale => write!(f, "requantization scale must be finite, positive and within 2^-60..2^30"),
-            XbarError::BadGeometry(field) => write!(f, "convolution geometry is inconsistent: {field}"),
+            XbarError::WeightOutOfRange { index } => {
+                write!(f, "weight {index} is outside the symmetric range of w_bits")
+            }
+            XbarError::ActivationOutOfRange { index } => {
+                write!(f, "activation {index} does not fit a_bits")
+            }
+            XbarError::BadScale => write!(
+                f,
+                "requantization scale must be finite, positive and within 2^-60..2^30"
+            ),
+            XbarError::BadGeometry(field) => {
+                write!(f, "convolution geometry is inconsistent: {field}")
+            }
         }
     }
 }
@@ -101,6 +114,9 @@ pub(crate) fn functional_bits(what: &'static str, bits: crate::Bits) -> Result<u
     if bits.get() <= MAX_FUNCTIONAL_BITS {
         Ok(u32::from(bits.get()))
     } else {
-        Err(XbarError::UnsupportedBits { what, bits: bits.get() })
+        Err(XbarError::UnsupportedBits {
+            what,
+            bits: bits.get(),
+        })
     }
 }

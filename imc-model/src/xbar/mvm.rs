@@ -22,17 +22,33 @@ pub struct WeightMatrix<'a> {
 
 impl<'a> WeightMatrix<'a> {
     /// Validates the length and the symmetric range of every weight.
-    pub fn new(weights: &'a [i8], rows: usize, cols: usize, w_bits: Bits) -> Result<Self, XbarError> {
+    pub fn new(
+        weights: &'a [i8],
+        rows: usize,
+        cols: usize,
+        w_bits: Bits,
+    ) -> Result<Self, XbarError> {
         let bits = functional_bits("w_bits", w_bits)?;
-        let expected = rows.checked_mul(cols).ok_or(XbarError::BadGeometry("rows * cols overflows"))?;
+        let expected = rows
+            .checked_mul(cols)
+            .ok_or(XbarError::BadGeometry("rows * cols overflows"))?;
         if weights.len() != expected {
-            return Err(XbarError::LengthMismatch { what: "weights", expected, got: weights.len() });
+            return Err(XbarError::LengthMismatch {
+                what: "weights",
+                expected,
+                got: weights.len(),
+            });
         }
         let max = (1i16 << (bits - 1)) - 1;
         if let Some(index) = weights.iter().position(|&w| i16::from(w).abs() > max) {
             return Err(XbarError::WeightOutOfRange { index });
         }
-        Ok(WeightMatrix { weights, rows, cols, w_bits })
+        Ok(WeightMatrix {
+            weights,
+            rows,
+            cols,
+            w_bits,
+        })
     }
     /// Rows (inputs).
     pub const fn rows(&self) -> usize {
@@ -48,7 +64,9 @@ impl<'a> WeightMatrix<'a> {
     }
     /// The weights of output column `col` (empty past the last column).
     pub fn column(&self, col: usize) -> &'a [i8] {
-        self.weights.get(col * self.rows..(col + 1) * self.rows).unwrap_or(&[])
+        self.weights
+            .get(col * self.rows..(col + 1) * self.rows)
+            .unwrap_or(&[])
     }
 }
 
@@ -72,7 +90,11 @@ impl AdcStats {
 /// Checks that an input vector has `rows` values, each fitting `a_bits` unsigned bits.
 pub(crate) fn check_input(x: &[u8], rows: usize, a_bits: u32) -> Result<(), XbarError> {
     if x.len() != rows {
-        return Err(XbarError::LengthMismatch { what: "input", expected: rows, got: x.len() });
+        return Err(XbarError::LengthMismatch {
+            what: "input",
+            expected: rows,
+            got: x.len(),
+        });
     }
     let max = (1u16 << a_bits) - 1;
     match x.iter().position(|&v| u16::from(v) > max) {
@@ -153,7 +175,11 @@ pub fn mvm_into(
     out: &mut [i64],
 ) -> Result<AdcStats, XbarError> {
     if out.len() != w.cols {
-        return Err(XbarError::LengthMismatch { what: "output", expected: w.cols, got: out.len() });
+        return Err(XbarError::LengthMismatch {
+            what: "output",
+            expected: w.cols,
+            got: out.len(),
+        });
     }
     mvm(arch, w, x, a_bits, |c, v| {
         if let Some(slot) = out.get_mut(c) {
@@ -165,5 +191,9 @@ pub fn mvm_into(
 /// The exact integer product `sum_r x[r] * w[c][r]` of column `col`: the reference a
 /// lossless ADC must reproduce.
 pub fn exact_dot(w: &WeightMatrix<'_>, x: &[u8], col: usize) -> i64 {
-    w.column(col).iter().zip(x).map(|(&wi, &xi)| i64::from(wi) * i64::from(xi)).sum()
+    w.column(col)
+        .iter()
+        .zip(x)
+        .map(|(&wi, &xi)| i64::from(wi) * i64::from(xi))
+        .sum()
 }

@@ -44,7 +44,10 @@ impl Requant {
         if !(1..=91).contains(&shift) {
             return Err(XbarError::BadScale);
         }
-        Ok(Requant { multiplier: multiplier as u32, shift: shift as u8 })
+        Ok(Requant {
+            multiplier: multiplier as u32,
+            shift: shift as u8,
+        })
     }
 
     /// Builds a pair directly (e.g. decoded from a plan); the multiplier must be in
@@ -76,10 +79,19 @@ impl Requant {
 }
 
 /// Requantizes accumulators to unsigned `out_bits` activations (`out` as long as `acc`).
-pub fn requantize(acc: &[i64], requant: Requant, out_bits: Bits, out: &mut [u8]) -> Result<(), XbarError> {
+pub fn requantize(
+    acc: &[i64],
+    requant: Requant,
+    out_bits: Bits,
+    out: &mut [u8],
+) -> Result<(), XbarError> {
     let bits = functional_bits("out_bits", out_bits)?;
     if out.len() != acc.len() {
-        return Err(XbarError::LengthMismatch { what: "requantized output", expected: acc.len(), got: out.len() });
+        return Err(XbarError::LengthMismatch {
+            what: "requantized output",
+            expected: acc.len(),
+            got: out.len(),
+        });
     }
     let max = ((1u16 << bits) - 1) as u8;
     for (o, &a) in out.iter_mut().zip(acc) {

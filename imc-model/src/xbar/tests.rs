@@ -26,8 +26,14 @@ fn bits(b: u8) -> Bits {
 /// Weights in the symmetric range and activations in `0..2^a`, from raw random bytes.
 fn fit(raw_w: &[i8], raw_x: &[u8], w_bits: u8, a_bits: u8) -> (Vec<i8>, Vec<u8>) {
     let wmax = (1i16 << (w_bits - 1)) - 1;
-    let w = raw_w.iter().map(|&v| (i16::from(v) % (wmax + 1)) as i8).collect();
-    let x = raw_x.iter().map(|&v| (u16::from(v) % (1 << a_bits)) as u8).collect();
+    let w = raw_w
+        .iter()
+        .map(|&v| (i16::from(v) % (wmax + 1)) as i8)
+        .collect();
+    let x = raw_x
+        .iter()
+        .map(|&v| (u16::from(v) % (1 << a_bits)) as u8)
+        .collect();
     (w, x)
 }
 
@@ -111,8 +117,12 @@ fn adc_error(rows: usize, (w_lo, w_hi): (i16, i16), (a_lo, a_hi): (u16, u16)) ->
     let mut stats = AdcStats::default();
     let span = |lo: i64, hi: i64, r: u64| lo + (r % (hi - lo + 1) as u64) as i64;
     for _ in 0..trials {
-        let w: Vec<i8> = (0..rows * cols).map(|_| span(w_lo.into(), w_hi.into(), rng.next()) as i8).collect();
-        let x: Vec<u8> = (0..rows).map(|_| span(a_lo.into(), a_hi.into(), rng.next()) as u8).collect();
+        let w: Vec<i8> = (0..rows * cols)
+            .map(|_| span(w_lo.into(), w_hi.into(), rng.next()) as i8)
+            .collect();
+        let x: Vec<u8> = (0..rows)
+            .map(|_| span(a_lo.into(), a_hi.into(), rng.next()) as u8)
+            .collect();
         let m = WeightMatrix::new(&w, rows, cols, bits(8)).unwrap();
         let mut out = vec![0i64; cols];
         stats.merge(mvm_into(&isaac, &m, &x, bits(8), &mut out).unwrap());
@@ -122,7 +132,10 @@ fn adc_error(rows: usize, (w_lo, w_hi): (i16, i16), (a_lo, a_hi): (u16, u16)) ->
             ref2 += exact * exact;
         }
     }
-    ((err2 / ref2).sqrt(), stats.clipped as f64 / stats.reads as f64)
+    (
+        (err2 / ref2).sqrt(),
+        stats.clipped as f64 / stats.reads as f64,
+    )
 }
 
 #[test]
@@ -144,7 +157,10 @@ fn eight_bit_adc_error_is_measured_and_bounded() {
     // data is exact; in the skewed case only ~3% of reads clip, but they are the
     // most-significant (input MSB x weight MSB-slice) reads, so the result loses ~45%.
     assert!(sym_clip < 1e-3 && sym_err < 1e-3);
-    assert!(pos_clip > 0.01 && pos_clip < 0.1, "the skewed case must clip");
+    assert!(
+        pos_clip > 0.01 && pos_clip < 0.1,
+        "the skewed case must clip"
+    );
     assert!(pos_err > 0.2 && pos_err < 0.7);
     // With a lossless (9-bit) ADC the same data has no error at all.
     let wide = arch(128, 2, 1, None);
@@ -175,10 +191,20 @@ fn bad_inputs_are_errors_not_panics() {
     let w = [0i8; 6];
     assert_eq!(
         WeightMatrix::new(&w, 2, 2, bits(4)).unwrap_err(),
-        XbarError::LengthMismatch { what: "weights", expected: 4, got: 6 }
+        XbarError::LengthMismatch {
+            what: "weights",
+            expected: 4,
+            got: 6
+        }
     );
-    assert_eq!(WeightMatrix::new(&[8, 0], 1, 2, bits(4)).unwrap_err(), XbarError::WeightOutOfRange { index: 0 });
-    assert!(matches!(WeightMatrix::new(&w, 3, 2, bits(9)), Err(XbarError::UnsupportedBits { .. })));
+    assert_eq!(
+        WeightMatrix::new(&[8, 0], 1, 2, bits(4)).unwrap_err(),
+        XbarError::WeightOutOfRange { index: 0 }
+    );
+    assert!(matches!(
+        WeightMatrix::new(&w, 3, 2, bits(9)),
+        Err(XbarError::UnsupportedBits { .. })
+    ));
     let m = WeightMatrix::new(&w, 3, 2, bits(4)).unwrap();
     let mut out = [0i64; 2];
     assert_eq!(
@@ -186,7 +212,18 @@ fn bad_inputs_are_errors_not_panics() {
         Err(XbarError::ActivationOutOfRange { index: 1 })
     );
     assert!(mvm_into(&ArchConfig::isaac(), &m, &[0, 1], bits(4), &mut out).is_err());
-    let g = ConvGeometry { c_in: 1, in_h: 2, in_w: 2, c_out: 1, kernel: (3, 3), stride: (1, 1), pad: (0, 0) };
+    let g = ConvGeometry {
+        c_in: 1,
+        in_h: 2,
+        in_w: 2,
+        c_out: 1,
+        kernel: (3, 3),
+        stride: (1, 1),
+        pad: (0, 0),
+    };
     let wm = WeightMatrix::new(&[0i8; 9], 9, 1, bits(4)).unwrap();
-    assert!(matches!(QuantizedLayer::new(g, wm, &[0]), Err(XbarError::BadGeometry(_))));
+    assert!(matches!(
+        QuantizedLayer::new(g, wm, &[0]),
+        Err(XbarError::BadGeometry(_))
+    ));
 }
