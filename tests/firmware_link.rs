@@ -83,12 +83,7 @@ fn resnet50_runs_exactly_over_the_link() {
     let layer = client.run(Mode::Layer, 6).unwrap();
     assert_eq!(layer.outcome.latency, plan.totals.latency);
     assert_eq!(layer.outcome.interval, plan.totals.interval);
-    let replicas: u64 = plan
-        .runtime
-        .layers()
-        .iter()
-        .map(|l| u64::from(l.replication))
-        .sum();
+    let replicas: u64 = plan.runtime.layers().iter().map(|l| u64::from(l.replication)).sum();
     assert_eq!(layer.outcome.dispatch_events, 6 * replicas);
     let mut digest = EventDigest::default();
     runtime::run(&plan.runtime, Mode::Layer, 6, &mut digest).unwrap();
@@ -141,9 +136,7 @@ fn bad_plans_are_refused_and_leave_the_installed_plan() {
 
     // A second upload whose third layer has replication 0.
     assert_eq!(
-        client
-            .request(&Request::PlanBegin(*plan.runtime.header()))
-            .unwrap(),
+        client.request(&Request::PlanBegin(*plan.runtime.header())).unwrap(),
         Reply::Ack
     );
     let mut layers: Vec<_> = plan.runtime.layers()[..4].to_vec();
@@ -154,9 +147,7 @@ fn bad_plans_are_refused_and_leave_the_installed_plan() {
     };
     assert!(matches!(
         client.request(&chunk),
-        Err(LinkError::Refused(ErrorCode::Plan(PlanError::Replication(
-            2
-        ))))
+        Err(LinkError::Refused(ErrorCode::Plan(PlanError::Replication(2))))
     ));
     // The upload was abandoned: a commit now is out of sequence.
     assert!(matches!(
@@ -164,9 +155,7 @@ fn bad_plans_are_refused_and_leave_the_installed_plan() {
         Err(LinkError::Refused(ErrorCode::Sequence))
     ));
     // A chunk out of order is refused too.
-    client
-        .request(&Request::PlanBegin(*plan.runtime.header()))
-        .unwrap();
+    client.request(&Request::PlanBegin(*plan.runtime.header())).unwrap();
     let late = Request::PlanChunk {
         first_layer: 8,
         layers: heapless::Vec::from_slice(&layers[..1]).unwrap(),
@@ -232,15 +221,10 @@ fn plan_files_refuse_garbage_and_other_versions() {
     let plan_bytes = {
         let net = network::builtin("resnet18").unwrap();
         let n = net.layers.len();
-        plan_file::build(
-            &ArchConfig::isaac(),
-            &net,
-            &vec![Precision::BASELINE; n],
-            &vec![1; n],
-        )
-        .unwrap()
-        .to_bytes()
-        .unwrap()
+        plan_file::build(&ArchConfig::isaac(), &net, &vec![Precision::BASELINE; n], &vec![1; n])
+            .unwrap()
+            .to_bytes()
+            .unwrap()
     };
     assert!(PlanFile::from_bytes(&plan_bytes).is_ok());
     assert!(matches!(

@@ -52,8 +52,7 @@ fn resnet50_on_qemu_matches_the_model() {
         .unwrap();
 
     let elf = link::board::build_qemu_firmware().expect("the QEMU firmware builds");
-    let qemu =
-        link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(500)).unwrap();
+    let qemu = link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(500)).unwrap();
     let mut client = Client::new(&qemu.stream);
     let caps = client.hello().unwrap();
     assert_eq!(caps.board.as_str(), "qemu-mps2-an386");
@@ -78,20 +77,12 @@ fn resnet50_on_qemu_matches_the_model() {
         (replay.dispatch_events, digest.0)
     );
     let row = client.run(Mode::Row, 4).unwrap();
-    assert!(
-        row.outcome.latency <= layer.outcome.latency
-            && row.outcome.interval <= layer.outcome.interval
-    );
+    assert!(row.outcome.latency <= layer.outcome.latency && row.outcome.interval <= layer.outcome.interval);
     // The controller measured itself: at least a few instructions per dispatch event.
-    assert!(
-        layer.controller_cost >= 4 * layer.outcome.dispatch_events,
-        "{layer:?}"
-    );
+    assert!(layer.controller_cost >= 4 * layer.outcome.dispatch_events, "{layer:?}");
     // Garbage between frames gets an error reply and changes nothing.
     use std::io::Write;
-    (&qemu.stream)
-        .write_all(&[0x05, 0x11, 0x22, 0x33, 0x44, 0x00])
-        .unwrap();
+    (&qemu.stream).write_all(&[0x05, 0x11, 0x22, 0x33, 0x44, 0x00]).unwrap();
     let again = client.run(Mode::Layer, 4).unwrap();
     assert_eq!(again.outcome, layer.outcome);
     // The garbage's error reply made the client send its run request again; the

@@ -1,12 +1,10 @@
 //! The controller's session: frames in, plan installed, runs measured, frames out.
 
 use embedded_io::{Read, Write};
-use imc_model::runtime::{
-    self, EventDigest, Mode, Plan, PlanBuilder, PlanError, MAX_INFERENCES, MAX_LAYERS,
-};
+use imc_model::runtime::{self, EventDigest, Mode, Plan, PlanBuilder, PlanError, MAX_INFERENCES, MAX_LAYERS};
 use imc_model::wire::{
-    self, Capabilities, CounterKind, Envelope, ErrorCode, FrameReader, Pushed, Reply, Request,
-    RunReport, WireError, CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
+    self, Capabilities, CounterKind, Envelope, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, WireError,
+    CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
 };
 
 /// The controller's own clock, read around a run to report what the run cost it.
@@ -59,11 +57,7 @@ impl Session {
     }
 
     /// Serves the link until it reports end of input (`read` returns 0).
-    pub fn serve<L: Read + Write, C: CycleCounter>(
-        &mut self,
-        link: &mut L,
-        counter: &mut C,
-    ) -> Result<(), L::Error> {
+    pub fn serve<L: Read + Write, C: CycleCounter>(&mut self, link: &mut L, counter: &mut C) -> Result<(), L::Error> {
         let mut reader = FrameReader::new();
         let mut chunk = [0u8; 64];
         loop {
@@ -89,9 +83,7 @@ impl Session {
             Ok(envelope) => envelope,
             Err(e) => {
                 let (seq, code) = match e {
-                    WireError::Version(_) => {
-                        (UNKNOWN_SEQ, ErrorCode::Version(wire::FORMAT_VERSION))
-                    }
+                    WireError::Version(_) => (UNKNOWN_SEQ, ErrorCode::Version(wire::FORMAT_VERSION)),
                     WireError::Body(seq) => (seq, ErrorCode::Decode),
                     _ => (UNKNOWN_SEQ, ErrorCode::Frame),
                 };
@@ -126,10 +118,7 @@ impl Session {
                 }
                 Err(e) => self.refuse_upload(e),
             },
-            Request::PlanChunk {
-                first_layer,
-                layers,
-            } => {
+            Request::PlanChunk { first_layer, layers } => {
                 let Some(builder) = self.upload.as_mut() else {
                     return Reply::Error(ErrorCode::Sequence);
                 };

@@ -7,9 +7,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use host_optimizer::replicate::{
-    min_interval, min_latency, solve, Constraints, Objective, Problem, SolverChoice,
-};
+use host_optimizer::replicate::{min_interval, min_latency, solve, Constraints, Objective, Problem, SolverChoice};
 use host_optimizer::{mapping, network};
 use imc_model::{ArchConfig, Crossbars, LayerCost};
 
@@ -37,9 +35,7 @@ fn throughput(c: &mut Criterion) {
     group.bench_function("fast-path", |b| {
         b.iter(|| min_interval(&arch, black_box(&costs), budget, &none))
     });
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(8));
+    group.sample_size(10).measurement_time(Duration::from_secs(8));
     group.bench_function("solve-ilp", |b| {
         b.iter(|| solve(black_box(&problem), SolverChoice::Ilp))
     });
@@ -61,9 +57,7 @@ fn latency(c: &mut Criterion) {
             constraints: none,
         };
         let mut group = c.benchmark_group(format!("latency/{name}/F2"));
-        group
-            .sample_size(10)
-            .measurement_time(Duration::from_secs(5));
+        group.sample_size(10).measurement_time(Duration::from_secs(5));
         group.bench_function("fast-path", |b| {
             b.iter(|| min_latency(&arch, black_box(&costs), budget, &none))
         });

@@ -53,7 +53,11 @@ pub fn load(spec: &str) -> Result<NamedArch, ArchFileError> {
         return from_toml_text(name, text);
     }
     let path = Path::new(spec);
-    let err = |message: String| ArchFileError { source: spec.to_string(), field: None, message };
+    let err = |message: String| ArchFileError {
+        source: spec.to_string(),
+        field: None,
+        message,
+    };
     if !path.exists() {
         let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
         return Err(err(format!("no such preset or file (presets: {})", names.join(", "))));
@@ -62,7 +66,8 @@ pub fn load(spec: &str) -> Result<NamedArch, ArchFileError> {
     let table = if spec.ends_with(".json") {
         serde_json::from_str::<toml::Table>(&text).map_err(|e| err(format!("invalid JSON: {e}")))?
     } else {
-        text.parse::<toml::Table>().map_err(|e| err(format!("invalid TOML: {e}")))?
+        text.parse::<toml::Table>()
+            .map_err(|e| err(format!("invalid TOML: {e}")))?
     };
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(spec);
     from_table(spec, stem, table)
@@ -97,16 +102,19 @@ fn from_table(source: &str, default_name: &str, mut table: toml::Table) -> Resul
             let mut base_table: toml::Table = text.parse().map_err(|e| err(Some("base"), format!("{e}")))?;
             base_table.remove("name");
             if base_table.contains_key("base") {
-                return Err(err(Some("base"), format!("preset `{base}` is itself derived; name its base instead")));
+                return Err(err(
+                    Some("base"),
+                    format!("preset `{base}` is itself derived; name its base instead"),
+                ));
             }
             base_table
         }
         Some(_) => return Err(err(Some("base"), "must be a preset name".into())),
     };
     merged.extend(table);
-    let params: ArchParams = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
-        err(None, e.message().to_string())
-    })?;
+    let params: ArchParams = toml::Value::Table(merged)
+        .try_into()
+        .map_err(|e: toml::de::Error| err(None, e.message().to_string()))?;
     let config = ArchConfig::new(params).map_err(|e| err(Some(e.field), e.to_string()))?;
     Ok(NamedArch { name, config })
 }

@@ -10,14 +10,14 @@
 //!   the file, the layer and the field. Library errors are typed; `anyhow` lives only in
 //!   the binary.
 
-pub mod network;
-pub mod digits;
 pub mod accuracy;
 pub mod arch_file;
-pub mod mapping;
-pub mod precision;
-pub mod report;
-pub mod replicate;
-pub mod search;
+pub mod digits;
 pub mod link;
+pub mod mapping;
+pub mod network;
 pub mod plan_file;
+pub mod precision;
+pub mod replicate;
+pub mod report;
+pub mod search;

@@ -29,16 +29,26 @@ impl fmt::Display for MappingError {
 impl std::error::Error for MappingError {}
 
 /// Costs of every layer at its precision (`precisions[l]` for layer `l`).
-pub fn layer_costs(arch: &ArchConfig, network: &Network, precisions: &[Precision]) -> Result<Vec<LayerCost>, MappingError> {
+pub fn layer_costs(
+    arch: &ArchConfig,
+    network: &Network,
+    precisions: &[Precision],
+) -> Result<Vec<LayerCost>, MappingError> {
     if precisions.len() != network.layers.len() {
-        return Err(MappingError { layer: None, error: CostError::LengthMismatch });
+        return Err(MappingError {
+            layer: None,
+            error: CostError::LengthMismatch,
+        });
     }
     network
         .layers
         .iter()
         .zip(precisions)
         .map(|(layer, &p)| {
-            LayerCost::new(arch, &layer.shape, p).map_err(|error| MappingError { layer: Some(layer.name.clone()), error })
+            LayerCost::new(arch, &layer.shape, p).map_err(|error| MappingError {
+                layer: Some(layer.name.clone()),
+                error,
+            })
         })
         .collect()
 }
@@ -54,7 +64,12 @@ pub fn unreplicated(arch: &ArchConfig, costs: &[LayerCost]) -> Result<Totals, Ma
 }
 
 /// Totals for a replication vector, naming the layer on error.
-pub fn totals(arch: &ArchConfig, network: &Network, costs: &[LayerCost], replication: &[u64]) -> Result<Totals, MappingError> {
+pub fn totals(
+    arch: &ArchConfig,
+    network: &Network,
+    costs: &[LayerCost],
+    replication: &[u64],
+) -> Result<Totals, MappingError> {
     cost::totals(arch, costs, replication).map_err(|error| {
         let layer = match error {
             CostError::Replication { layer, .. } => network.layers.get(layer).map(|l| l.name.clone()),

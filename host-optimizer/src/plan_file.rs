@@ -170,17 +170,13 @@ impl PlanFile {
 
     /// Decodes bytes, refusing other versions, truncation and trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<PlanFile, PlanFileError> {
-        let (version, _) = postcard::take_from_bytes::<u16>(bytes)
-            .map_err(|e| PlanFileError::Decode(e.to_string()))?;
+        let (version, _) = postcard::take_from_bytes::<u16>(bytes).map_err(|e| PlanFileError::Decode(e.to_string()))?;
         if version != PLAN_FILE_VERSION {
             return Err(PlanFileError::Version(version));
         }
         match postcard::take_from_bytes::<PlanFile>(bytes) {
             Ok((file, [])) => Ok(file),
-            Ok((_, rest)) => Err(PlanFileError::Decode(format!(
-                "{} trailing bytes",
-                rest.len()
-            ))),
+            Ok((_, rest)) => Err(PlanFileError::Decode(format!("{} trailing bytes", rest.len()))),
             Err(e) => Err(PlanFileError::Decode(e.to_string())),
         }
     }
@@ -196,18 +192,14 @@ impl PlanFile {
         let mut costs = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
             let shape = LayerShape::new(l.dims).map_err(|e| invalid(&l.name, e.to_string()))?;
-            costs.push(
-                LayerCost::new(&arch, &shape, l.precision)
-                    .map_err(|e| invalid(&l.name, e.to_string()))?,
-            );
+            costs.push(LayerCost::new(&arch, &shape, l.precision).map_err(|e| invalid(&l.name, e.to_string()))?);
             shapes.push(shape);
         }
         let replication: Vec<u64> = self.layers.iter().map(|l| l.replication).collect();
         let totals = totals(&arch, &costs, &replication).map_err(|e| match e {
-            imc_model::CostError::Replication { layer, .. } => invalid(
-                self.layers.get(layer).map_or("?", |l| l.name.as_str()),
-                e.to_string(),
-            ),
+            imc_model::CostError::Replication { layer, .. } => {
+                invalid(self.layers.get(layer).map_or("?", |l| l.name.as_str()), e.to_string())
+            }
             other => invalid(&self.network, other.to_string()),
         })?;
         let source = shapes
@@ -215,10 +207,6 @@ impl PlanFile {
             .zip(&self.layers)
             .map(|(s, l)| (s, l.precision, l.replication));
         let runtime = Plan::from_model(&arch, source).map_err(PlanFileError::Plan)?;
-        Ok(ValidPlan {
-            arch,
-            totals,
-            runtime,
-        })
+        Ok(ValidPlan { arch, totals, runtime })
     }
 }

@@ -45,18 +45,28 @@ fn bits(value: i64, what: &str) -> Result<Bits, String> {
         .filter(|b| SUPPORTED_BITS.contains(b))
         .and_then(Bits::new)
         .ok_or_else(|| {
-            format!("{what} = {value} is out of range ({}..={})", SUPPORTED_BITS.start(), SUPPORTED_BITS.end())
+            format!(
+                "{what} = {value} is out of range ({}..={})",
+                SUPPORTED_BITS.start(),
+                SUPPORTED_BITS.end()
+            )
         })
 }
 
 /// Parses `W/A` (or `B` for both) into a precision.
 pub fn parse_bits(text: &str) -> Result<Precision, String> {
     let number = |s: &str, what: &str| -> Result<Bits, String> {
-        let v: i64 = s.trim().parse().map_err(|_| format!("`{text}` is not W/A (e.g. 4/6)"))?;
+        let v: i64 = s
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not W/A (e.g. 4/6)"))?;
         bits(v, what)
     };
     match text.split_once('/') {
-        Some((w, a)) => Ok(Precision { w_bits: number(w, "weight bits")?, a_bits: number(a, "activation bits")? }),
+        Some((w, a)) => Ok(Precision {
+            w_bits: number(w, "weight bits")?,
+            a_bits: number(a, "activation bits")?,
+        }),
         None => {
             let b = number(text, "bits")?;
             Ok(Precision { w_bits: b, a_bits: b })
@@ -73,7 +83,13 @@ pub fn fixed_ends(layers: usize) -> [usize; 2] {
 pub fn uniform(network: &Network, precision: Precision, free_ends: bool) -> Vec<Precision> {
     let ends = fixed_ends(network.layers.len());
     (0..network.layers.len())
-        .map(|i| if !free_ends && ends.contains(&i) { Precision::BASELINE } else { precision })
+        .map(|i| {
+            if !free_ends && ends.contains(&i) {
+                Precision::BASELINE
+            } else {
+                precision
+            }
+        })
         .collect()
 }
 
@@ -127,8 +143,12 @@ pub fn load_file(path: &Path, network: &Network) -> Result<Vec<Precision>, Preci
         Some(text) => parse_bits(text).map_err(|m| err(None, format!("`default`: {m}")))?,
         None => Precision::BASELINE,
     };
-    let index: HashMap<&str, usize> =
-        network.layers.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = network
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
     let mut out = vec![default; network.layers.len()];
     let entries: Vec<(String, Result<Precision, String>)> = match file.layers {
         None => Vec::new(),
@@ -154,7 +174,10 @@ pub fn load_file(path: &Path, network: &Network) -> Result<Vec<Precision>, Preci
 }
 
 fn fields(w_bits: i64, a_bits: i64) -> Result<Precision, String> {
-    Ok(Precision { w_bits: bits(w_bits, "w_bits")?, a_bits: bits(a_bits, "a_bits")? })
+    Ok(Precision {
+        w_bits: bits(w_bits, "w_bits")?,
+        a_bits: bits(a_bits, "a_bits")?,
+    })
 }
 
 #[cfg(test)]

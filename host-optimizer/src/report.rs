@@ -200,7 +200,10 @@ impl PlanReport {
             area_factor: i.area_factor,
             clock_mhz: i.arch.clock_mhz(),
             baseline: Summary::new(i.arch, i.baseline),
-            result: ResultSummary { summary: Summary::new(i.arch, i.result), accuracy_drop: None },
+            result: ResultSummary {
+                summary: Summary::new(i.arch, i.result),
+                accuracy_drop: None,
+            },
             latency_gain: ratio(i.baseline.latency.get(), i.result.latency.get()),
             throughput_gain: ratio(i.baseline.interval.get(), i.result.interval.get()),
             optimality: None,
@@ -218,7 +221,11 @@ impl PlanReport {
             "{} on {} ({} MHz), objective {}, budget {} crossbars ({:.2}x baseline area)",
             self.network, self.arch, self.clock_mhz, self.objective, self.budget_xbars, self.area_factor
         );
-        let _ = writeln!(s, "{:<12} {:>16} {:>16} {:>10}", "", "baseline 8/8", "this plan", "gain");
+        let _ = writeln!(
+            s,
+            "{:<12} {:>16} {:>16} {:>10}",
+            "", "baseline 8/8", "this plan", "gain"
+        );
         let _ = writeln!(
             s,
             "{:<12} {:>16} {:>16} {:>9.2}x",
@@ -230,7 +237,11 @@ impl PlanReport {
             "interval", b.interval_cycles, r.interval_cycles, self.throughput_gain
         );
         let _ = writeln!(s, "{:<12} {:>16.1} {:>16.1}", "latency us", b.latency_us, r.latency_us);
-        let _ = writeln!(s, "{:<12} {:>16.1} {:>16.1}", "inferences/s", b.throughput_per_s, r.throughput_per_s);
+        let _ = writeln!(
+            s,
+            "{:<12} {:>16.1} {:>16.1}",
+            "inferences/s", b.throughput_per_s, r.throughput_per_s
+        );
         let _ = writeln!(s, "{:<12} {:>16} {:>16}", "crossbars", b.area_xbars, r.area_xbars);
         if let Some(drop) = self.result.accuracy_drop {
             let _ = writeln!(s, "{:<12} {:>16} {:>15.2}pp", "accuracy", "", -drop);

@@ -14,11 +14,7 @@ fn lrmp(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -28,14 +24,7 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn digits_at_8_8_is_within_one_point_of_float() {
-    let v = json(&lrmp(&[
-        "eval",
-        "--network",
-        "digits",
-        "--bits",
-        "8/8",
-        "--json",
-    ]));
+    let v = json(&lrmp(&["eval", "--network", "digits", "--bits", "8/8", "--json"]));
     let (acc, float, drop) = (
         v["accuracy"].as_f64().unwrap(),
         v["float_accuracy"].as_f64().unwrap(),
@@ -51,14 +40,7 @@ fn digits_at_8_8_is_within_one_point_of_float() {
 
 #[test]
 fn lower_precision_costs_accuracy_and_ends_stay_8_8() {
-    let v = json(&lrmp(&[
-        "eval",
-        "--network",
-        "digits",
-        "--bits",
-        "2/2",
-        "--json",
-    ]));
+    let v = json(&lrmp(&["eval", "--network", "digits", "--bits", "2/2", "--json"]));
     let layers = v["layers"].as_array().unwrap();
     assert_eq!(
         (layers[0]["w_bits"].as_u64(), layers[1]["w_bits"].as_u64()),
@@ -70,14 +52,7 @@ fn lower_precision_costs_accuracy_and_ends_stay_8_8() {
 
 #[test]
 fn proxy_works_without_weights_and_measured_refuses() {
-    let v = json(&lrmp(&[
-        "eval",
-        "--network",
-        "resnet18",
-        "--bits",
-        "4/4",
-        "--json",
-    ]));
+    let v = json(&lrmp(&["eval", "--network", "resnet18", "--bits", "4/4", "--json"]));
     assert_eq!(v["oracle"], "proxy");
     assert!(v["accuracy"].is_null());
     let terms: f64 = v["layer_drops"]
@@ -89,30 +64,16 @@ fn proxy_works_without_weights_and_measured_refuses() {
     assert!((terms - v["accuracy_drop"].as_f64().unwrap()).abs() < 1e-9);
     let out = lrmp(&["eval", "--network", "resnet18", "--accuracy", "measured"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no trained weights"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("no trained weights"), "{}", stderr(&out));
 }
 
 #[test]
 fn external_evaluator_answers_and_failures_are_clear() {
     let ok = "external:cat >/dev/null; echo '{\"accuracy\": 0.5, \"reference_accuracy\": 0.75}'";
-    let v = json(&lrmp(&[
-        "eval",
-        "--network",
-        "digits",
-        "--accuracy",
-        ok,
-        "--json",
-    ]));
+    let v = json(&lrmp(&["eval", "--network", "digits", "--accuracy", ok, "--json"]));
     assert_eq!(v["accuracy_drop"], 25.0);
     let cases = [
-        (
-            "external:echo 'cuda out of memory' >&2; exit 7",
-            "exit code 7",
-        ),
+        ("external:echo 'cuda out of memory' >&2; exit 7", "exit code 7"),
         ("external:echo 'not json'", "invalid answer"),
         ("external:sleep 20", "did not answer within 0.5 s"),
     ];

@@ -76,11 +76,7 @@ fn pimcomp_resnet18_equals_the_builtin_up_to_shortcut_order() {
         .collect();
     assert_eq!(
         shortcut_names,
-        [
-            "layer2.0.downsample",
-            "layer3.0.downsample",
-            "layer4.0.downsample"
-        ]
+        ["layer2.0.downsample", "layer3.0.downsample", "layer4.0.downsample"]
     );
     assert_eq!(file.layers.len(), 21);
     assert_eq!(file.total_weights(), builtin.total_weights());
@@ -113,19 +109,10 @@ fn load_text(file_name: &str, text: &str) -> (String, NetworkError) {
     }
 }
 
-fn assert_names(
-    file_name: &str,
-    text: &str,
-    layer: Option<&str>,
-    field: Option<&str>,
-) -> NetworkError {
+fn assert_names(file_name: &str, text: &str, layer: Option<&str>, field: Option<&str>) -> NetworkError {
     let (spec, e) = load_text(file_name, text);
     assert_eq!(e.source, spec, "{e}");
-    assert_eq!(
-        (e.layer.as_deref(), e.field.as_deref()),
-        (layer, field),
-        "{e}"
-    );
+    assert_eq!((e.layer.as_deref(), e.field.as_deref()), (layer, field), "{e}");
     assert!(e.to_string().contains(file_name), "{e}");
     e
 }
@@ -142,15 +129,8 @@ const STAGE1_CONV0: &str = "resnetv15_stage1_conv0_fwd";
 
 #[test]
 fn json_missing_fields() {
-    let text = resnet18_with(1, |n| {
-        drop(n["param"].as_object_mut().unwrap().remove("kernel_h"))
-    });
-    assert_names(
-        "missing_kernel.json",
-        &text,
-        Some(CONV0),
-        Some("param.kernel_h"),
-    );
+    let text = resnet18_with(1, |n| drop(n["param"].as_object_mut().unwrap().remove("kernel_h")));
+    assert_names("missing_kernel.json", &text, Some(CONV0), Some("param.kernel_h"));
     let text = resnet18_with(5, |n| drop(n.as_object_mut().unwrap().remove("operation")));
     assert_names(
         "missing_op.json",
@@ -175,37 +155,17 @@ fn json_zero_or_negative_dims() {
     let text = resnet18_with(1, |n| n["input_dim"] = json!([1, 3, 0, 224]));
     assert_names("zero_dim.json", &text, Some(CONV0), Some("input_dim"));
     let text = resnet18_with(3, |n| n["output_dim"] = json!([1, 64, -56, 56]));
-    assert_names(
-        "negative_dim.json",
-        &text,
-        Some(STAGE1_CONV0),
-        Some("output_dim"),
-    );
+    assert_names("negative_dim.json", &text, Some(STAGE1_CONV0), Some("output_dim"));
     let text = resnet18_with(1, |n| n["param"]["stride_h"] = json!(-2));
-    assert_names(
-        "negative_stride.json",
-        &text,
-        Some(CONV0),
-        Some("param.stride_h"),
-    );
+    assert_names("negative_stride.json", &text, Some(CONV0), Some("param.stride_h"));
     let text = resnet18_with(1, |n| n["param"]["output_channel"] = json!(0));
-    assert_names(
-        "zero_channels.json",
-        &text,
-        Some(CONV0),
-        Some("param.output_channel"),
-    );
+    assert_names("zero_channels.json", &text, Some(CONV0), Some("param.output_channel"));
 }
 
 #[test]
 fn json_channels_not_divisible_by_groups() {
     let text = resnet18_with(3, |n| n["param"]["group"] = json!(3));
-    let e = assert_names(
-        "groups.json",
-        &text,
-        Some(STAGE1_CONV0),
-        Some("param.input_channel"),
-    );
+    let e = assert_names("groups.json", &text, Some(STAGE1_CONV0), Some("param.input_channel"));
     assert!(e.message.contains("divisible"), "{e}");
 }
 
@@ -237,12 +197,7 @@ fn json_cycle() {
 #[test]
 fn json_dangling_or_one_sided_edges() {
     let text = resnet18_with(3, |n| n["provider_index"] = json!([2, 99]));
-    let e = assert_names(
-        "dangling.json",
-        &text,
-        Some(STAGE1_CONV0),
-        Some("provider_index"),
-    );
+    let e = assert_names("dangling.json", &text, Some(STAGE1_CONV0), Some("provider_index"));
     assert!(e.message.contains("99"), "{e}");
     let text = resnet18_with(2, |n| n["consumer_index"] = json!([3]));
     assert_names(
@@ -260,20 +215,10 @@ fn json_dims_inconsistent_with_parameters() {
     let text = resnet18_with(1, |n| n["param"]["input_channel"] = json!(4));
     assert_names("bad_channels.json", &text, Some(CONV0), Some("input_dim"));
     let text = resnet18_with(3, |n| n["input_dim"] = json!([1, 64, 28, 28]));
-    let e = assert_names(
-        "bad_input.json",
-        &text,
-        Some(STAGE1_CONV0),
-        Some("input_dim"),
-    );
+    let e = assert_names("bad_input.json", &text, Some(STAGE1_CONV0), Some("input_dim"));
     assert!(e.message.contains("resnetv15_pool0_fwd"), "{e}");
     let text = resnet18_with(40, |n| n["param"]["num_input"] = json!(500));
-    assert_names(
-        "bad_fc.json",
-        &text,
-        Some("resnetv15_dense0_fwd"),
-        Some("input_dim"),
-    );
+    assert_names("bad_fc.json", &text, Some("resnetv15_dense0_fwd"), Some("input_dim"));
 }
 
 const HEADER: &str = "name,kind,c_in,c_out,kernel,stride,padding,groups,in_h,in_w\n";

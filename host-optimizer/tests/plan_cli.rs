@@ -7,19 +7,28 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn lrmp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lrmp")).args(args).output().expect("lrmp runs")
+    Command::new(env!("CARGO_BIN_EXE_lrmp"))
+        .args(args)
+        .output()
+        .expect("lrmp runs")
 }
 
 fn plan_json(args: &[&str]) -> Value {
     let mut all = vec!["plan", "--json"];
     all.extend_from_slice(args);
     let out = lrmp(&all);
-    assert!(out.status.success(), "lrmp {all:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "lrmp {all:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
 fn u(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("`{key}` is not an integer in {v}"))
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("`{key}` is not an integer in {v}"))
 }
 
 fn ceil_div(a: u64, b: u64) -> u64 {
@@ -131,7 +140,10 @@ fn bad_input_exits_with_code_two() {
     assert_bad_input(&["plan", "--network", "resnet18", "--area-factor", "-1"], "outside");
     assert_bad_input(&["plan", "--network", "resnet18", "--area-factor", "nan"], "outside");
     assert_bad_input(&["plan", "--network", "resnet18", "--objective", "speed"], "speed");
-    assert_bad_input(&["plan", "--network", "resnet18", "--area-factor", "0.5"], "minimum area");
+    assert_bad_input(
+        &["plan", "--network", "resnet18", "--area-factor", "0.5"],
+        "minimum area",
+    );
 }
 
 #[test]
@@ -140,12 +152,21 @@ fn bad_arch_and_precision_files_name_the_field_and_layer() {
     std::fs::create_dir_all(&dir).unwrap();
     let arch = dir.join("arch.toml");
     std::fs::write(&arch, "base = \"isaac\"\nxbar_cols = 0\n").unwrap();
-    assert_bad_input(&["plan", "--network", "resnet18", "--arch", arch.to_str().unwrap()], "xbar_cols");
+    assert_bad_input(
+        &["plan", "--network", "resnet18", "--arch", arch.to_str().unwrap()],
+        "xbar_cols",
+    );
     let prec = dir.join("p.toml");
     std::fs::write(&prec, "[layers]\n\"layer9.conv1\" = \"4/4\"\n").unwrap();
-    assert_bad_input(&["plan", "--network", "resnet18", "--precisions", prec.to_str().unwrap()], "layer9.conv1");
+    assert_bad_input(
+        &["plan", "--network", "resnet18", "--precisions", prec.to_str().unwrap()],
+        "layer9.conv1",
+    );
     std::fs::write(&prec, "[layers]\nconv1 = \"4/12\"\n").unwrap();
-    assert_bad_input(&["plan", "--network", "resnet18", "--precisions", prec.to_str().unwrap()], "conv1");
+    assert_bad_input(
+        &["plan", "--network", "resnet18", "--precisions", prec.to_str().unwrap()],
+        "conv1",
+    );
     // A report is a precision file.
     let report = lrmp(&["plan", "--network", "resnet18", "--bits", "3/7", "--json"]);
     let path = dir.join("report.json");

@@ -215,7 +215,10 @@ mod tests {
     fn isaac_preset_is_valid_and_matches_design() {
         let a = ArchConfig::new(ArchParams::ISAAC).unwrap();
         assert_eq!(a, ArchConfig::isaac());
-        assert_eq!((a.xbar_rows(), a.xbar_cols(), a.cell_bits(), a.dac_bits()), (128, 128, 2, 1));
+        assert_eq!(
+            (a.xbar_rows(), a.xbar_cols(), a.cell_bits(), a.dac_bits()),
+            (128, 128, 2, 1)
+        );
         assert_eq!(a.step_cycles(), Cycles(100));
         assert_eq!(a.noc_bits_per_cycle(), None);
         // 128 rows * 3 * 1 = 384 -> 9 bits for a lossless read.

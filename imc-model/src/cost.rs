@@ -31,10 +31,11 @@ impl fmt::Display for CostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CostError::Overflow => write!(f, "cost does not fit in 64 bits"),
-            CostError::Replication { layer, replication, positions } => write!(
-                f,
-                "layer {layer}: replication {replication} is outside 1..={positions}"
-            ),
+            CostError::Replication {
+                layer,
+                replication,
+                positions,
+            } => write!(f, "layer {layer}: replication {replication} is outside 1..={positions}"),
             CostError::LengthMismatch => write!(f, "one replication factor per layer is required"),
         }
     }
@@ -58,7 +59,10 @@ pub fn row_blocks(arch: &ArchConfig, layer: &LayerShape) -> u64 {
 /// Crossbars one replica occupies, `X_l(b_w)`, with block-diagonal packing of groups.
 pub fn xbars_per_replica(arch: &ArchConfig, layer: &LayerShape, w_bits: Bits) -> Result<Crossbars, CostError> {
     let rows = layer.rows_per_group();
-    let cols = layer.cols_per_group().checked_mul(weight_slices(arch, w_bits)).ok_or(CostError::Overflow)?;
+    let cols = layer
+        .cols_per_group()
+        .checked_mul(weight_slices(arch, w_bits))
+        .ok_or(CostError::Overflow)?;
     let g = layer.groups();
     let blocks = |r: u64, c: u64| div_ceil(r, arch.xbar_rows()).checked_mul(div_ceil(c, arch.xbar_cols()));
     let xbars = if g == 1 {
@@ -109,7 +113,9 @@ impl LayerCost {
         let positions = layer.positions();
         let cycles_per_position = cycles_per_position(arch, layer, precision.a_bits);
         // The unreplicated time must fit, so every replicated time fits too.
-        positions.checked_mul(cycles_per_position.get()).ok_or(CostError::Overflow)?;
+        positions
+            .checked_mul(cycles_per_position.get())
+            .ok_or(CostError::Overflow)?;
         let input_bits = input_bits(layer, precision.a_bits);
         let noc_floor = Cycles(arch.noc_bits_per_cycle().map_or(0, |noc| div_ceil(input_bits, noc)));
         Ok(LayerCost {
@@ -160,7 +166,10 @@ pub fn chip_noc_floor(arch: &ArchConfig, costs: &[LayerCost]) -> Result<Cycles, 
     let Some(noc) = arch.noc_bits_per_cycle() else {
         return Ok(Cycles(0));
     };
-    let total = costs.iter().try_fold(0u64, |acc, c| acc.checked_add(c.input_bits)).ok_or(CostError::Overflow)?;
+    let total = costs
+        .iter()
+        .try_fold(0u64, |acc, c| acc.checked_add(c.input_bits))
+        .ok_or(CostError::Overflow)?;
     Ok(Cycles(div_ceil(total, noc)))
 }
 
@@ -174,14 +183,25 @@ pub fn totals(arch: &ArchConfig, costs: &[LayerCost], replication: &[u64]) -> Re
     let mut area = Crossbars(0);
     for (layer, (cost, &r)) in costs.iter().zip(replication).enumerate() {
         if r == 0 || r > cost.positions {
-            return Err(CostError::Replication { layer, replication: r, positions: cost.positions });
+            return Err(CostError::Replication {
+                layer,
+                replication: r,
+                positions: cost.positions,
+            });
         }
         let time = cost.time(r);
         latency = latency.checked_add(time).ok_or(CostError::Overflow)?;
         interval = interval.max(time);
-        area = cost.area(r).and_then(|a| area.checked_add(a)).ok_or(CostError::Overflow)?;
+        area = cost
+            .area(r)
+            .and_then(|a| area.checked_add(a))
+            .ok_or(CostError::Overflow)?;
     }
-    Ok(Totals { latency, interval, area })
+    Ok(Totals {
+        latency,
+        interval,
+        area,
+    })
 }
 
 #[cfg(test)]
@@ -270,7 +290,10 @@ mod tests {
         // R = 4608: B = 36, ceil(log2 36) = 6 stages.
         assert_eq!(cycles_per_position(&a, &conv(512, 512, 3, 1, 7), bits(4)), Cycles(406));
         // FC 4096 inputs: B = 32 -> 5 stages.
-        assert_eq!(cycles_per_position(&a, &LayerShape::fc(4096, 1000).unwrap(), bits(8)), Cycles(805));
+        assert_eq!(
+            cycles_per_position(&a, &LayerShape::fc(4096, 1000).unwrap(), bits(8)),
+            Cycles(805)
+        );
         // A 2-bit DAC takes ceil(5/2) = 3 steps.
         let mut p = ArchParams::ISAAC;
         p.dac_bits = 2;
@@ -296,7 +319,11 @@ mod tests {
         assert_eq!(t.area, Crossbars(3 * 4 + 128));
         assert_eq!(
             totals(&a, &[c1, fc], &[3, 2]),
-            Err(CostError::Replication { layer: 1, replication: 2, positions: 1 })
+            Err(CostError::Replication {
+                layer: 1,
+                replication: 2,
+                positions: 1
+            })
         );
         assert_eq!(totals(&a, &[c1], &[1, 1]), Err(CostError::LengthMismatch));
     }

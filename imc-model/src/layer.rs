@@ -62,7 +62,11 @@ pub struct Limits {
 }
 
 /// The accepted ranges for [`LayerDims`].
-pub const LIMITS: Limits = Limits { channels: 1 << 20, kernel: 1 << 8, spatial: 1 << 16 };
+pub const LIMITS: Limits = Limits {
+    channels: 1 << 20,
+    kernel: 1 << 8,
+    spatial: 1 << 16,
+};
 
 /// Why a layer's dimensions were refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,15 +246,27 @@ mod tests {
         assert!(dw.is_depthwise());
         assert_eq!((dw.rows_per_group(), dw.cols_per_group()), (9, 1));
         let fc = LayerShape::fc(512, 1000).unwrap();
-        assert_eq!((fc.rows_per_group(), fc.cols_per_group(), fc.positions()), (512, 1000, 1));
+        assert_eq!(
+            (fc.rows_per_group(), fc.cols_per_group(), fc.positions()),
+            (512, 1000, 1)
+        );
     }
 
     #[test]
     fn bad_dims_are_errors() {
         assert_eq!(LayerShape::new(conv(0, 8, 3, 1, 4)), Err(LayerError::Zero("c_in")));
-        assert_eq!(LayerShape::new(conv(6, 8, 3, 4, 4)), Err(LayerError::NotDivisibleByGroups("c_in")));
-        assert_eq!(LayerShape::new(conv(8, 6, 3, 4, 4)), Err(LayerError::NotDivisibleByGroups("c_out")));
-        assert_eq!(LayerShape::new(conv(8, 8, 1000, 1, 4)), Err(LayerError::TooLarge("kernel_h")));
+        assert_eq!(
+            LayerShape::new(conv(6, 8, 3, 4, 4)),
+            Err(LayerError::NotDivisibleByGroups("c_in"))
+        );
+        assert_eq!(
+            LayerShape::new(conv(8, 6, 3, 4, 4)),
+            Err(LayerError::NotDivisibleByGroups("c_out"))
+        );
+        assert_eq!(
+            LayerShape::new(conv(8, 8, 1000, 1, 4)),
+            Err(LayerError::TooLarge("kernel_h"))
+        );
         let mut d = conv(8, 8, 1, 1, 1);
         d.kind = LayerKind::Fc;
         d.out_w = 2;

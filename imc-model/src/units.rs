@@ -98,7 +98,10 @@ pub struct Precision {
 
 impl Precision {
     /// The 8/8 precision of the baseline mapping.
-    pub const BASELINE: Precision = Precision { w_bits: Bits::EIGHT, a_bits: Bits::EIGHT };
+    pub const BASELINE: Precision = Precision {
+        w_bits: Bits::EIGHT,
+        a_bits: Bits::EIGHT,
+    };
 }
 
 /// `ceil(a / b)` for `b > 0`.

@@ -35,11 +35,7 @@ fn is_root() -> bool {
 
 /// Makes sure packages and targets are present, installing them where it can.
 pub fn ensure() -> Result<(), String> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !is_installed(p))
-        .collect();
+    let missing: Vec<&str> = DEBIAN_PACKAGES.iter().copied().filter(|p| !is_installed(p)).collect();
     if !missing.is_empty() {
         if !is_root() {
             return Err(format!(
@@ -49,10 +45,7 @@ pub fn ensure() -> Result<(), String> {
         }
         eprintln!("xtask: installing {}", missing.join(" "));
         let env = [("DEBIAN_FRONTEND", "noninteractive")];
-        let update = Command::new("apt-get")
-            .args(["-q", "update"])
-            .envs(env)
-            .status();
+        let update = Command::new("apt-get").args(["-q", "update"]).envs(env).status();
         let install = Command::new("apt-get")
             .args(["-q", "install", "-y"])
             .args(&missing)
@@ -62,24 +55,12 @@ pub fn ensure() -> Result<(), String> {
             return Err(format!("apt-get could not install: {}", missing.join(" ")));
         }
     }
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output();
     let installed = installed
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    let targets: Vec<&str> = TARGETS
-        .iter()
-        .copied()
-        .filter(|t| !installed.contains(t))
-        .collect();
-    if !targets.is_empty()
-        && !quiet(
-            Command::new("rustup")
-                .args(["target", "add"])
-                .args(&targets),
-        )
-    {
+    let targets: Vec<&str> = TARGETS.iter().copied().filter(|t| !installed.contains(t)).collect();
+    if !targets.is_empty() && !quiet(Command::new("rustup").args(["target", "add"]).args(&targets)) {
         return Err(format!(
             "rustup could not add targets: {} (run `rustup target add` by hand)",
             targets.join(" ")

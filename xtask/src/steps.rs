@@ -24,9 +24,7 @@ fn cargo() -> Command {
 
 fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("\n==> {title}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("{title}: cannot start: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("{title}: cannot start: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -36,17 +34,8 @@ fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
 
 fn lrmp(args: &[&str]) -> Command {
     let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "-q",
-        "--release",
-        "-p",
-        "host-optimizer",
-        "--bin",
-        "lrmp",
-        "--",
-    ])
-    .args(args);
+    cmd.args(["run", "-q", "--release", "-p", "host-optimizer", "--bin", "lrmp", "--"])
+        .args(args);
     cmd
 }
 
@@ -82,10 +71,7 @@ pub fn demo() -> Result<(), String> {
 
 /// Every check CI runs.
 pub fn test() -> Result<(), String> {
-    step(
-        "cargo fmt --check",
-        cargo().args(["fmt", "--all", "--check"]),
-    )?;
+    step("cargo fmt --check", cargo().args(["fmt", "--all", "--check"]))?;
     step(
         "cargo clippy (host)",
         cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]),
@@ -118,9 +104,6 @@ pub fn test() -> Result<(), String> {
             ]),
         )?;
     }
-    step(
-        "cargo test (workspace)",
-        cargo().args(["test", "--workspace"]),
-    )?;
+    step("cargo test (workspace)", cargo().args(["test", "--workspace"]))?;
     Ok(())
 }

@@ -51,8 +51,7 @@ impl CycleCounter for SysTickInstructions {
             let wraps = WRAPS.load(Ordering::Acquire);
             let current = cortex_m::peripheral::SYST::get_current();
             if WRAPS.load(Ordering::Acquire) == wraps {
-                let ticks = u64::from(wraps) * (u64::from(SYSTICK_RELOAD) + 1)
-                    + u64::from(SYSTICK_RELOAD - current);
+                let ticks = u64::from(wraps) * (u64::from(SYSTICK_RELOAD) + 1) + u64::from(SYSTICK_RELOAD - current);
                 return ticks * INSTRUCTIONS_PER_TICK;
             }
         }

@@ -64,19 +64,14 @@ fn main() -> ! {
         halt()
     };
     let sio = Sio::new(pac.SIO);
-    let pins = Pins::new(
-        pac.IO_BANK0,
-        pac.PADS_BANK0,
-        sio.gpio_bank0,
-        &mut pac.RESETS,
-    );
+    let pins = Pins::new(pac.IO_BANK0, pac.PADS_BANK0, sio.gpio_bank0, &mut pac.RESETS);
     let uart_pins = (
         pins.gpio0.into_function::<FunctionUart>(),
         pins.gpio1.into_function::<FunctionUart>(),
     );
     let config = UartConfig::new(115_200.Hz(), DataBits::Eight, None, StopBits::One);
-    let Ok(mut uart) = UartPeripheral::new(pac.UART0, uart_pins, &mut pac.RESETS)
-        .enable(config, clocks.peripheral_clock.freq())
+    let Ok(mut uart) =
+        UartPeripheral::new(pac.UART0, uart_pins, &mut pac.RESETS).enable(config, clocks.peripheral_clock.freq())
     else {
         halt()
     };

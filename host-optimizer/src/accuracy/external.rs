@@ -85,20 +85,47 @@ fn stderr_note(tail: &str) -> String {
 impl fmt::Display for ExternalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExternalError::Spawn { command, error } => write!(f, "external evaluator `{command}` could not start: {error}"),
-            ExternalError::Failed { command, code: Some(code), stderr_tail } => {
-                write!(f, "external evaluator `{command}` failed with exit code {code}{}", stderr_note(stderr_tail))
+            ExternalError::Spawn { command, error } => {
+                write!(f, "external evaluator `{command}` could not start: {error}")
             }
-            ExternalError::Failed { command, code: None, stderr_tail } => {
-                write!(f, "external evaluator `{command}` was killed by a signal{}", stderr_note(stderr_tail))
+            ExternalError::Failed {
+                command,
+                code: Some(code),
+                stderr_tail,
+            } => {
+                write!(
+                    f,
+                    "external evaluator `{command}` failed with exit code {code}{}",
+                    stderr_note(stderr_tail)
+                )
             }
-            ExternalError::Timeout { command, timeout, stderr_tail } => write!(
+            ExternalError::Failed {
+                command,
+                code: None,
+                stderr_tail,
+            } => {
+                write!(
+                    f,
+                    "external evaluator `{command}` was killed by a signal{}",
+                    stderr_note(stderr_tail)
+                )
+            }
+            ExternalError::Timeout {
+                command,
+                timeout,
+                stderr_tail,
+            } => write!(
                 f,
                 "external evaluator `{command}` did not answer within {} s and was killed{}",
                 timeout.as_secs_f64(),
                 stderr_note(stderr_tail)
             ),
-            ExternalError::BadOutput { command, message, stdout_head, stderr_tail } => write!(
+            ExternalError::BadOutput {
+                command,
+                message,
+                stdout_head,
+                stderr_tail,
+            } => write!(
                 f,
                 "external evaluator `{command}` printed an invalid answer ({message}); expected one JSON object \
                  with `accuracy_drop`, or `accuracy` and `reference_accuracy`; stdout began with: {stdout_head:?}{}",
@@ -172,8 +199,7 @@ impl ExternalOracle {
             .zip(precisions)
             .map(|(name, p)| json!({"name": name, "w_bits": p.w_bits.get(), "a_bits": p.a_bits.get()}))
             .collect();
-        json!({"protocol": "lrmp-accuracy/1", "network": self.network, "layers": layers})
-            .to_string()
+        json!({"protocol": "lrmp-accuracy/1", "network": self.network, "layers": layers}).to_string()
     }
 
     fn run(&self, precisions: &[Precision]) -> Result<f64, ExternalError> {
@@ -248,17 +274,14 @@ impl ExternalOracle {
             stdout_head: head(&stdout),
             stderr_tail: stderr_tail.clone(),
         };
-        let answer: Answer =
-            serde_json::from_slice(&stdout).map_err(|e| bad(format!("not a JSON object: {e}")))?;
+        let answer: Answer = serde_json::from_slice(&stdout).map_err(|e| bad(format!("not a JSON object: {e}")))?;
         let fraction = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
         match answer {
             Answer {
-                accuracy_drop: Some(d),
-                ..
+                accuracy_drop: Some(d), ..
             } if d.is_finite() && d.abs() <= 100.0 => Ok(d),
             Answer {
-                accuracy_drop: Some(d),
-                ..
+                accuracy_drop: Some(d), ..
             } => Err(bad(format!("accuracy_drop {d} is not in -100..=100"))),
             Answer {
                 accuracy: Some(a),
@@ -330,10 +353,7 @@ mod tests {
         assert_eq!(o.accuracy_drop(&p8()).unwrap(), 1.5);
         assert!(matches!(
             o.accuracy_drop(&p8()[..2]),
-            Err(AccuracyError::LayerCount {
-                expected: 4,
-                got: 2
-            })
+            Err(AccuracyError::LayerCount { expected: 4, got: 2 })
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -356,11 +376,7 @@ mod tests {
         let e = oracle("echo started >&2; sleep 30", 300)
             .accuracy_drop(&p8())
             .unwrap_err();
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "took {:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
         let text = e.to_string();
         assert!(
             text.contains("did not answer within 0.3 s") && text.contains("started"),
@@ -372,18 +388,12 @@ mod tests {
     fn garbage_output_is_an_error() {
         for (cmd, needle) in [
             ("echo 'accuracy is 97%'", "not a JSON object"),
-            (
-                "echo '{\"accuracy\": 97, \"reference_accuracy\": 98}'",
-                "fractions",
-            ),
+            ("echo '{\"accuracy\": 97, \"reference_accuracy\": 98}'", "fractions"),
             ("echo '{\"foo\": 1}'", "neither"),
             ("echo '{\"accuracy_drop\": \"NaN\"}'", "not a JSON object"),
             ("true", "not a JSON object"),
         ] {
-            let text = oracle(cmd, 10_000)
-                .accuracy_drop(&p8())
-                .unwrap_err()
-                .to_string();
+            let text = oracle(cmd, 10_000).accuracy_drop(&p8()).unwrap_err().to_string();
             assert!(text.contains(needle), "{cmd}: {text}");
         }
     }

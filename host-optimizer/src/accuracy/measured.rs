@@ -43,10 +43,7 @@ impl MeasuredOracle {
         }
         let data = Dataset::embedded().map_err(|e| AccuracyError::Model(e.to_string()))?;
         let weights = FloatWeights::embedded().map_err(|e| AccuracyError::Model(e.to_string()))?;
-        Ok(MeasuredOracle::from_model(
-            DigitsModel::new(weights, data),
-            arch,
-        ))
+        Ok(MeasuredOracle::from_model(DigitsModel::new(weights, data), arch))
     }
 
     /// An oracle over an already loaded model (other weights, other data).

@@ -93,10 +93,7 @@ impl OracleSpec {
             "proxy" => Ok(OracleSpec::Proxy),
             _ => match text.strip_prefix("external:") {
                 Some(cmd) if !cmd.trim().is_empty() => Ok(OracleSpec::External(cmd.to_string())),
-                Some(_) => Err(
-                    "`external:` needs a command, e.g. external:'python3 examples/evaluator.py'"
-                        .into(),
-                ),
+                Some(_) => Err("`external:` needs a command, e.g. external:'python3 examples/evaluator.py'".into()),
                 None => Err(format!(
                     "`{text}` is not an accuracy oracle (measured, proxy, external:CMD)"
                 )),
@@ -123,15 +120,8 @@ pub fn build(
 ) -> Result<Box<dyn AccuracyOracle>, AccuracyError> {
     Ok(match spec {
         OracleSpec::Measured => Box::new(measured::MeasuredOracle::new(network, *arch)?),
-        OracleSpec::Proxy => Box::new(proxy::ProxyOracle::new(
-            network,
-            &proxy::ProxyConstants::committed()?,
-        )),
-        OracleSpec::External(cmd) => Box::new(external::ExternalOracle::new(
-            cmd,
-            network,
-            external::DEFAULT_TIMEOUT,
-        )),
+        OracleSpec::Proxy => Box::new(proxy::ProxyOracle::new(network, &proxy::ProxyConstants::committed()?)),
+        OracleSpec::External(cmd) => Box::new(external::ExternalOracle::new(cmd, network, external::DEFAULT_TIMEOUT)),
     })
 }
 

@@ -64,16 +64,13 @@ pub struct ProxyConstants {
 impl ProxyConstants {
     /// The committed calibration, validated (finite, non-negative coefficients).
     pub fn committed() -> Result<ProxyConstants, AccuracyError> {
-        ProxyConstants::parse(
-            "data/digits/proxy-calibration.json (embedded)",
-            EMBEDDED_CALIBRATION,
-        )
+        ProxyConstants::parse("data/digits/proxy-calibration.json (embedded)", EMBEDDED_CALIBRATION)
     }
     /// Parses and validates a calibration file.
     pub fn parse(source: &str, text: &str) -> Result<ProxyConstants, AccuracyError> {
         let err = |m: String| AccuracyError::Model(format!("{source}: {m}"));
-        let c: ProxyConstants = serde_json::from_str(text)
-            .map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
+        let c: ProxyConstants =
+            serde_json::from_str(text).map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
         let all = [c.weight, c.activation]
             .into_iter()
             .flat_map(|k| [k.first, k.middle, k.last]);
@@ -142,11 +139,7 @@ impl ProxyOracle {
 impl AccuracyOracle for ProxyOracle {
     fn accuracy_drop(&mut self, precisions: &[Precision]) -> Result<f64, AccuracyError> {
         check_len(self.coefficients.len(), precisions)?;
-        Ok(precisions
-            .iter()
-            .enumerate()
-            .map(|(l, &p)| self.layer_drop(l, p))
-            .sum())
+        Ok(precisions.iter().enumerate().map(|(l, &p)| self.layer_drop(l, p)).sum())
     }
     fn kind(&self) -> &'static str {
         "proxy"
@@ -261,19 +254,14 @@ mod tests {
         let net = network::builtin("resnet18").unwrap();
         let mut proxy = ProxyOracle::new(&net, &c);
         let n = net.layers.len();
-        let assignment: Vec<Precision> = (0..n)
-            .map(|l| p(2 + (l % 7) as u8, 8 - (l % 7) as u8))
-            .collect();
+        let assignment: Vec<Precision> = (0..n).map(|l| p(2 + (l % 7) as u8, 8 - (l % 7) as u8)).collect();
         let sum: f64 = assignment
             .iter()
             .enumerate()
             .map(|(l, &q)| proxy.layer_drop(l, q))
             .sum();
         assert!((proxy.accuracy_drop(&assignment).unwrap() - sum).abs() < 1e-9);
-        assert_eq!(
-            proxy.accuracy_drop(&vec![Precision::BASELINE; n]).unwrap(),
-            0.0
-        );
+        assert_eq!(proxy.accuracy_drop(&vec![Precision::BASELINE; n]).unwrap(), 0.0);
         assert!(proxy.accuracy_drop(&assignment[1..]).is_err());
     }
 
@@ -294,11 +282,7 @@ mod tests {
         let c = ProxyConstants::committed().unwrap();
         let digits = ProxyOracle::new(&network::builtin("digits").unwrap(), &c);
         let resnet = ProxyOracle::new(&network::builtin("resnet18").unwrap(), &c);
-        let all = |o: &ProxyOracle| {
-            (1..o.layers() - 1)
-                .map(|l| o.layer_drop(l, p(4, 4)))
-                .sum::<f64>()
-        };
+        let all = |o: &ProxyOracle| (1..o.layers() - 1).map(|l| o.layer_drop(l, p(4, 4))).sum::<f64>();
         assert!((all(&digits) - all(&resnet)).abs() < 1e-9);
     }
 

@@ -202,8 +202,7 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
     let c = proxy::calibrate(&mut measured, network, args.assignments, 0x5EED_0001).internal()?;
     let text = serde_json::to_string_pretty(&c.constants).internal()? + "\n";
     if let Some(path) = &args.calibration_out {
-        std::fs::write(path, &text)
-            .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
+        std::fs::write(path, &text).map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
     }
     if args.json {
         let pairs: Vec<Value> = c
@@ -213,8 +212,7 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
             .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"constants": c.constants, "pairs": pairs}))
-                .internal()?
+            serde_json::to_string_pretty(&json!({"constants": c.constants, "pairs": pairs})).internal()?
         );
     } else {
         print!("{text}");

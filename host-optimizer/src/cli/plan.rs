@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 use clap::ValueEnum;
-use host_optimizer::{mapping, plan_file};
 use host_optimizer::replicate::{self, Constraints, Objective, Problem, ReplicateError, SolverChoice};
 use host_optimizer::report::{Optimality, PlanReport, ReportInput};
+use host_optimizer::{mapping, plan_file};
 
 use super::common::{area_factor, unit_interval, ObjectiveArg, PrecisionArgs, TargetArgs};
 use super::{Classify, CliResult, Failure};

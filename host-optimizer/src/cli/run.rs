@@ -78,9 +78,7 @@ pub fn run(args: RunArgs) -> CliResult {
         )));
     }
     let plan = plan_file::read(&args.plan).and_then(|f| f.validate());
-    let plan = plan
-        .map_err(|e| anyhow!("{}: {e}", args.plan.display()))
-        .bad_input()?;
+    let plan = plan.map_err(|e| anyhow!("{}: {e}", args.plan.display())).bad_input()?;
     let measured = if args.board == "qemu" {
         let elf = link::board::build_qemu_firmware().internal()?;
         let secs = Duration::from_secs(args.timeout);
@@ -95,12 +93,7 @@ pub fn run(args: RunArgs) -> CliResult {
     report(&args, &plan, &measured)
 }
 
-fn exchange<T: Read + Write>(
-    io: T,
-    board: &str,
-    plan: &ValidPlan,
-    inferences: u32,
-) -> CliResult<Measured> {
+fn exchange<T: Read + Write>(io: T, board: &str, plan: &ValidPlan, inferences: u32) -> CliResult<Measured> {
     let mut client = Client::new(io);
     let caps = client.hello().internal()?;
     link::check_fits(&plan.runtime, &caps).bad_input()?;
@@ -133,8 +126,7 @@ fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
     let (model_l, model_i) = (plan.totals.latency.get(), plan.totals.interval.get());
     let (layer, row) = (&m.layer.outcome, &m.row.outcome);
     let layer_exact = layer.latency.get() == model_l && layer.interval.get() == model_i;
-    let replay_match =
-        layer.dispatch_events == m.replay_events && m.layer.event_digest == m.replay_digest;
+    let replay_match = layer.dispatch_events == m.replay_events && m.layer.event_digest == m.replay_digest;
     let row_bounded = row.latency <= layer.latency && row.interval <= layer.interval;
     let timing_match = layer_exact && replay_match && row_bounded;
     let chosen = match args.mode {
@@ -177,11 +169,7 @@ fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
     } else {
         let ok = |b: bool| if b { "ok" } else { "MISMATCH" };
         println!("board       {}", m.board);
-        println!(
-            "plan        {} ({} inferences)",
-            args.plan.display(),
-            args.inferences
-        );
+        println!("plan        {} ({} inferences)", args.plan.display(), args.inferences);
         println!("model       latency {model_l} cycles, interval {model_i} cycles");
         println!(
             "layer mode  latency {} cycles, interval {} cycles   [{}]",
@@ -211,10 +199,7 @@ fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
                 per(r.controller_cost, r.outcome.dispatch_events)
             );
         }
-        println!(
-            "timing      {}",
-            if timing_match { "match" } else { "MISMATCH" }
-        );
+        println!("timing      {}", if timing_match { "match" } else { "MISMATCH" });
     }
     if timing_match {
         Ok(())

@@ -58,10 +58,7 @@ impl Dataset {
             line: Some(line),
             message,
         };
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
         let expected_header: Vec<String> = (0..PIXELS)
             .map(|i| format!("p{i}"))
             .chain(std::iter::once("label".to_string()))
@@ -99,12 +96,7 @@ impl Dataset {
                     .parse::<u8>()
                     .ok()
                     .filter(|v| *v <= PIXEL_MAX)
-                    .ok_or_else(|| {
-                        err(
-                            n,
-                            format!("p{i} = `{field}` is not an integer in 0..={PIXEL_MAX}"),
-                        )
-                    })?;
+                    .ok_or_else(|| err(n, format!("p{i} = `{field}` is not an integer in 0..={PIXEL_MAX}")))?;
             }
             let label_field = fields.get(PIXELS).copied().unwrap_or_default();
             let label = label_field
@@ -114,10 +106,7 @@ impl Dataset {
                 .ok_or_else(|| {
                     err(
                         n,
-                        format!(
-                            "label = `{label_field}` is not an integer in 0..={}",
-                            CLASSES - 1
-                        ),
+                        format!("label = `{label_field}` is not an integer in 0..={}", CLASSES - 1),
                     )
                 })?;
             samples.push(Sample { pixels, label });
@@ -126,10 +115,7 @@ impl Dataset {
             return Err(DataError {
                 source: source.into(),
                 line: None,
-                message: format!(
-                    "{} samples; at least 10 are needed for a split",
-                    samples.len()
-                ),
+                message: format!("{} samples; at least 10 are needed for a split", samples.len()),
             });
         }
         Ok(Dataset { samples })
@@ -187,8 +173,7 @@ mod tests {
         let e = Dataset::parse("t.csv", &text).unwrap_err();
         assert_eq!(e.line, Some(14));
         assert!(e.to_string().contains("t.csv: line 14: p63"), "{e}");
-        let e =
-            Dataset::parse("t.csv", &format!("{header}\n{}\n1,2\n", good.join("\n"))).unwrap_err();
+        let e = Dataset::parse("t.csv", &format!("{header}\n{}\n1,2\n", good.join("\n"))).unwrap_err();
         assert!(e.to_string().contains("line 14: expected 65 fields"), "{e}");
         let e = Dataset::parse("t.csv", &format!("{header}\n{}\n", row("1", "x"))).unwrap_err();
         assert!(e.to_string().contains("line 2: label"), "{e}");

@@ -21,21 +21,14 @@ fn layer_forward(g: &ConvGeometry, layer: &FloatLayer, relu: bool, input: &[f32]
                 let mut acc = layer.bias[co];
                 for ci in 0..g.c_in {
                     for ky in 0..kh {
-                        let Some(iy) = (oy * g.stride.0 + ky)
-                            .checked_sub(g.pad.0)
-                            .filter(|&y| y < g.in_h)
-                        else {
+                        let Some(iy) = (oy * g.stride.0 + ky).checked_sub(g.pad.0).filter(|&y| y < g.in_h) else {
                             continue;
                         };
                         for kx in 0..kw {
-                            let Some(ix) = (ox * g.stride.1 + kx)
-                                .checked_sub(g.pad.1)
-                                .filter(|&x| x < g.in_w)
-                            else {
+                            let Some(ix) = (ox * g.stride.1 + kx).checked_sub(g.pad.1).filter(|&x| x < g.in_w) else {
                                 continue;
                             };
-                            acc += wrow[(ci * kh + ky) * kw + kx]
-                                * input[(ci * g.in_h + iy) * g.in_w + ix];
+                            acc += wrow[(ci * kh + ky) * kw + kx] * input[(ci * g.in_h + iy) * g.in_w + ix];
                         }
                     }
                 }
@@ -47,15 +40,8 @@ fn layer_forward(g: &ConvGeometry, layer: &FloatLayer, relu: bool, input: &[f32]
 }
 
 /// Logits of one image; `observe(l, input)` sees the input of every layer `l`.
-pub fn forward(
-    w: &FloatWeights,
-    pixels: &[u8; PIXELS],
-    mut observe: impl FnMut(usize, &[f32]),
-) -> Vec<f32> {
-    let mut x: Vec<f32> = pixels
-        .iter()
-        .map(|&p| f32::from(p) / f32::from(PIXEL_MAX))
-        .collect();
+pub fn forward(w: &FloatWeights, pixels: &[u8; PIXELS], mut observe: impl FnMut(usize, &[f32])) -> Vec<f32> {
+    let mut x: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / f32::from(PIXEL_MAX)).collect();
     for (l, (spec, layer)) in LAYERS.iter().zip(w.layers()).enumerate() {
         observe(l, &x);
         x = layer_forward(&spec.geometry, layer, spec.relu, &x);

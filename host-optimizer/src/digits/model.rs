@@ -54,11 +54,7 @@ impl DigitsModel {
     }
 
     /// Quantizes for `precisions` and runs the test split through the crossbar model.
-    pub fn evaluate(
-        &self,
-        arch: &ArchConfig,
-        precisions: &[Precision],
-    ) -> Result<Evaluation, QuantError> {
+    pub fn evaluate(&self, arch: &ArchConfig, precisions: &[Precision]) -> Result<Evaluation, QuantError> {
         let q = QuantizedDigits::new(&self.weights, &self.clips, precisions)?;
         evaluate(arch, &q, &self.data, &self.split.test)
     }

@@ -42,10 +42,7 @@ impl fmt::Display for QuantError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QuantError::LayerCount { expected, got } => {
-                write!(
-                    f,
-                    "precision assignment has {got} layers, the network has {expected}"
-                )
+                write!(f, "precision assignment has {got} layers, the network has {expected}")
             }
             QuantError::Xbar { layer, error } => write!(f, "layer `{layer}`: {error}"),
         }
@@ -74,11 +71,7 @@ fn max_code(bits: u8) -> f64 {
 
 impl QuantizedDigits {
     /// Quantizes `weights` for `precisions` (one per layer) with the calibrated `clips`.
-    pub fn new(
-        weights: &FloatWeights,
-        clips: &[f32],
-        precisions: &[Precision],
-    ) -> Result<QuantizedDigits, QuantError> {
+    pub fn new(weights: &FloatWeights, clips: &[f32], precisions: &[Precision]) -> Result<QuantizedDigits, QuantError> {
         if precisions.len() != LAYERS.len() || clips.len() != LAYERS.len() {
             return Err(QuantError::LayerCount {
                 expected: LAYERS.len(),
@@ -101,10 +94,7 @@ impl QuantizedDigits {
                 }));
             }
             let levels = f64::from((1i32 << (w_bits - 1)) - 1);
-            let w_max = fl
-                .weight
-                .iter()
-                .fold(0f64, |m, v| m.max(f64::from(v.abs())));
+            let w_max = fl.weight.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
             let s_w = if w_max > 0.0 { w_max / levels } else { 1.0 };
             let weights = fl
                 .weight
@@ -122,10 +112,7 @@ impl QuantizedDigits {
                 })
                 .collect();
             let requant = match precisions.get(l + 1) {
-                Some(&next) => Some((
-                    Requant::from_scale(acc_scale / a_scale(l + 1)).map_err(xbar)?,
-                    next,
-                )),
+                Some(&next) => Some((Requant::from_scale(acc_scale / a_scale(l + 1)).map_err(xbar)?, next)),
                 None => None,
             };
             layers.push(QLayer {
@@ -149,9 +136,11 @@ impl QuantizedDigits {
         // Pixel p in 0..=16 to code round(p / 16 * (2^b - 1)), integer half-up.
         let codes = u32::from(max_code(first_bits) as u16);
         s.act.clear();
-        s.act.extend(pixels.iter().map(|&p| {
-            ((u32::from(p) * codes * 2 + u32::from(PIXEL_MAX)) / (2 * u32::from(PIXEL_MAX))) as u8
-        }));
+        s.act.extend(
+            pixels
+                .iter()
+                .map(|&p| ((u32::from(p) * codes * 2 + u32::from(PIXEL_MAX)) / (2 * u32::from(PIXEL_MAX))) as u8),
+        );
         let mut stats = AdcStats::default();
         for (spec, q) in LAYERS.iter().zip(&self.layers) {
             let xbar = |error| QuantError::Xbar {
@@ -159,8 +148,7 @@ impl QuantizedDigits {
                 error,
             };
             let g = spec.geometry;
-            let w = WeightMatrix::new(&q.weights, g.rows(), g.c_out, q.precision.w_bits)
-                .map_err(xbar)?;
+            let w = WeightMatrix::new(&q.weights, g.rows(), g.c_out, q.precision.w_bits).map_err(xbar)?;
             let layer = QuantizedLayer::new(g, w, &q.bias).map_err(xbar)?;
             s.acc.resize(g.output_len(), 0);
             s.patch.resize(g.rows(), 0);

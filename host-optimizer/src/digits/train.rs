@@ -70,9 +70,7 @@ fn init(rng: &mut SplitMix64, dev: &Device) -> Result<Params, TrainError> {
         let fan_in = spec.geometry.rows() as f64;
         let bound = (6.0 / fan_in).sqrt();
         let count: usize = shape.iter().product();
-        let values: Vec<f32> = (0..count)
-            .map(|_| ((rng.unit() * 2.0 - 1.0) * bound) as f32)
-            .collect();
+        let values: Vec<f32> = (0..count).map(|_| ((rng.unit() * 2.0 - 1.0) * bound) as f32).collect();
         weights.push(Var::from_tensor(&Tensor::from_vec(values, shape, dev)?)?);
         biases.push(Var::zeros(spec.geometry.c_out, DType::F32, dev)?);
     }
@@ -101,11 +99,7 @@ fn batch(data: &Dataset, indices: &[usize], dev: &Device) -> candle_core::Result
     let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
     let mut labels = Vec::with_capacity(indices.len());
     for s in indices.iter().filter_map(|&i| data.samples.get(i)) {
-        pixels.extend(
-            s.pixels
-                .iter()
-                .map(|&p| f32::from(p) / f32::from(PIXEL_MAX)),
-        );
+        pixels.extend(s.pixels.iter().map(|&p| f32::from(p) / f32::from(PIXEL_MAX)));
         labels.push(u32::from(s.label));
     }
     let n = labels.len();
@@ -138,12 +132,7 @@ pub fn train(
     let split = data.split();
     let mut rng = SplitMix64::new(cfg.seed);
     let params = init(&mut rng, &dev)?;
-    let vars: Vec<Var> = params
-        .weights
-        .iter()
-        .chain(&params.biases)
-        .cloned()
-        .collect();
+    let vars: Vec<Var> = params.weights.iter().chain(&params.biases).cloned().collect();
     let mut opt = AdamW::new(
         vars,
         ParamsAdamW {

@@ -95,33 +95,20 @@ impl FloatWeights {
     /// Validates layers against the architecture.
     pub fn new(training: TrainingInfo, layers: Vec<FloatLayer>) -> Result<FloatWeights, String> {
         if layers.len() != LAYERS.len() {
-            return Err(format!(
-                "expected {} layers, found {}",
-                LAYERS.len(),
-                layers.len()
-            ));
+            return Err(format!("expected {} layers, found {}", LAYERS.len(), layers.len()));
         }
         for (layer, spec) in layers.iter().zip(&LAYERS) {
             let at = |m: String| format!("layer `{}`: {m}", spec.name);
             if layer.name != spec.name {
-                return Err(format!(
-                    "layer `{}` found where `{}` belongs",
-                    layer.name, spec.name
-                ));
+                return Err(format!("layer `{}` found where `{}` belongs", layer.name, spec.name));
             }
             let shape = weight_shape(spec);
             if layer.shape != shape {
-                return Err(at(format!(
-                    "shape {:?}, the network needs {shape:?}",
-                    layer.shape
-                )));
+                return Err(at(format!("shape {:?}, the network needs {shape:?}", layer.shape)));
             }
             let count: usize = shape.iter().product();
             if layer.weight.len() != count {
-                return Err(at(format!(
-                    "{} weights, the shape needs {count}",
-                    layer.weight.len()
-                )));
+                return Err(at(format!("{} weights, the shape needs {count}", layer.weight.len())));
             }
             if layer.bias.len() != spec.geometry.c_out {
                 return Err(at(format!(
@@ -146,13 +133,10 @@ impl FloatWeights {
             source: source.to_string(),
             message,
         };
-        let file: WeightsFile = serde_json::from_str(text)
-            .map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
+        let file: WeightsFile =
+            serde_json::from_str(text).map_err(|e| err(format!("line {} column {}: {e}", e.line(), e.column())))?;
         if file.format != FORMAT {
-            return Err(err(format!(
-                "`format` is `{}`, expected `{FORMAT}`",
-                file.format
-            )));
+            return Err(err(format!("`format` is `{}`, expected `{FORMAT}`", file.format)));
         }
         if file.version != VERSION {
             return Err(err(format!(
@@ -165,10 +149,7 @@ impl FloatWeights {
 
     /// The committed weights embedded in the binary.
     pub fn embedded() -> Result<FloatWeights, WeightsError> {
-        FloatWeights::parse(
-            "data/digits/weights.json (embedded)",
-            super::EMBEDDED_WEIGHTS,
-        )
+        FloatWeights::parse("data/digits/weights.json (embedded)", super::EMBEDDED_WEIGHTS)
     }
 
     /// Layers in execution order (as many as [`LAYERS`]).
@@ -183,9 +164,7 @@ impl FloatWeights {
     /// The file text: a readable header, one line per weight array.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         let mut out = String::new();
-        out.push_str(&format!(
-            "{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n"
-        ));
+        out.push_str(&format!("{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n"));
         out.push_str(&format!(
             "  \"training\": {},\n  \"layers\": [\n",
             serde_json::to_string(&self.training)?
@@ -218,11 +197,7 @@ mod tests {
 
     #[test]
     fn bad_files_name_line_or_layer() {
-        let e = FloatWeights::parse(
-            "w.json",
-            "{\n  \"format\": \"lrmp-digits-weights\",\n  oops\n}",
-        )
-        .unwrap_err();
+        let e = FloatWeights::parse("w.json", "{\n  \"format\": \"lrmp-digits-weights\",\n  oops\n}").unwrap_err();
         assert!(e.to_string().starts_with("w.json: line 3"), "{e}");
         let mut w = FloatWeights::embedded().unwrap();
         w.layers[2].bias.pop();

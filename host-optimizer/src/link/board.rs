@@ -57,8 +57,7 @@ pub fn build_qemu_firmware() -> Result<PathBuf, QemuError> {
     let root = repo_root();
     let dir = root.join(QEMU_BOARD_DIR);
     // The board is a workspace of its own; share the root's target directory with it.
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&dir)
         .args([
@@ -84,11 +83,7 @@ pub fn build_qemu_firmware() -> Result<PathBuf, QemuError> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|msg| {
-            msg.get("executable")
-                .and_then(|e| e.as_str())
-                .map(PathBuf::from)
-        })
+        .filter_map(|msg| msg.get("executable").and_then(|e| e.as_str()).map(PathBuf::from))
         .next_back()
         .ok_or_else(|| QemuError::Build("cargo reported no executable".into()))
 }
@@ -107,20 +102,9 @@ impl QemuBoard {
         let log = std::env::var_os("LRMP_QEMU_LOG").is_some();
         Command::new("timeout")
             .arg(format!("{}", wall_limit.as_secs().max(1)))
-            .args([
-                "qemu-system-arm",
-                "-machine",
-                "mps2-an386",
-                "-cpu",
-                "cortex-m4",
-            ])
+            .args(["qemu-system-arm", "-machine", "mps2-an386", "-cpu", "cortex-m4"])
             .args(["-display", "none", "-monitor", "none"])
-            .args([
-                "-semihosting-config",
-                "enable=on,target=native",
-                "-icount",
-                "shift=0",
-            ])
+            .args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0"])
             .arg("-serial")
             .arg(format!("tcp:127.0.0.1:{port},server=on,wait=on"))
             .arg("-kernel")
@@ -157,11 +141,7 @@ fn stop(child: &mut Child) {
 }
 
 /// Starts QEMU on `elf` (killed after `wall_limit`) and connects to its UART0.
-pub fn connect_qemu(
-    elf: &Path,
-    wall_limit: Duration,
-    read_timeout: Duration,
-) -> Result<QemuBoard, QemuError> {
+pub fn connect_qemu(elf: &Path, wall_limit: Duration, read_timeout: Duration) -> Result<QemuBoard, QemuError> {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(QemuError::Connect)?
@@ -201,9 +181,6 @@ pub fn connect_qemu(
 }
 
 /// Opens a real board's serial port (115200 8N1) with a read timeout.
-pub fn open_serial(
-    path: &str,
-    read_timeout: Duration,
-) -> Result<Box<dyn serialport::SerialPort>, serialport::Error> {
+pub fn open_serial(path: &str, read_timeout: Duration) -> Result<Box<dyn serialport::SerialPort>, serialport::Error> {
     serialport::new(path, 115_200).timeout(read_timeout).open()
 }

@@ -16,8 +16,7 @@ use std::io::{self, Read, Write};
 
 use imc_model::runtime::{Mode, Plan};
 use imc_model::wire::{
-    self, Capabilities, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, CHUNK_LAYERS,
-    MAX_FRAME, UNKNOWN_SEQ,
+    self, Capabilities, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
 };
 
 /// Attempts per request before the link is declared dead.
@@ -55,10 +54,7 @@ impl fmt::Display for LinkError {
                 write!(f, "unexpected reply from the controller: {reply:?}")
             }
             LinkError::Capacity { what, need, have } => {
-                write!(
-                    f,
-                    "the plan needs {need} {what}; the controller holds at most {have}"
-                )
+                write!(f, "the plan needs {need} {what}; the controller holds at most {have}")
             }
         }
     }
@@ -131,10 +127,7 @@ impl<T: Read + Write> Client<T> {
             })?;
             // `chunk <= CHUNK_LAYERS`, so the slice always fits the message's capacity.
             let layers = wire::heapless::Vec::from_slice(layers).map_err(|_| LinkError::NoReply)?;
-            self.expect_ack(&Request::PlanChunk {
-                first_layer,
-                layers,
-            })?;
+            self.expect_ack(&Request::PlanChunk { first_layer, layers })?;
         }
         self.expect_ack(&Request::PlanCommit)
     }
@@ -181,14 +174,7 @@ impl<T: Read + Write> Client<T> {
             match self.io.read(&mut byte) {
                 Ok(0) => return Err(LinkError::Io(io::ErrorKind::UnexpectedEof.into())),
                 Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                    ) =>
-                {
-                    return Ok(None)
-                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(LinkError::Io(e)),
             }
@@ -207,9 +193,7 @@ impl<T: Read + Write> Client<T> {
                     reply => return Ok(Some(reply)),
                 },
                 Ok(env) if env.seq == UNKNOWN_SEQ => match env.body {
-                    Reply::Error(ErrorCode::Version(v)) => {
-                        return Err(LinkError::Refused(ErrorCode::Version(v)))
-                    }
+                    Reply::Error(ErrorCode::Version(v)) => return Err(LinkError::Refused(ErrorCode::Version(v))),
                     // The controller could not read our frame: send it again.
                     _ => return Ok(None),
                 },

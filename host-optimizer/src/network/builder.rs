@@ -57,15 +57,7 @@ impl Builder {
     }
 
     /// A square convolution with symmetric padding on the current tensor.
-    pub fn conv(
-        &mut self,
-        name: &str,
-        c_out: u32,
-        kernel: u32,
-        stride: u32,
-        pad: u32,
-        groups: u32,
-    ) -> &mut Self {
+    pub fn conv(&mut self, name: &str, c_out: u32, kernel: u32, stride: u32, pad: u32, groups: u32) -> &mut Self {
         let t = self.current;
         let geometry = ConvGeometry::square(t.c, c_out, kernel, stride, pad, groups, (t.h, t.w));
         let result = geometry.layer(name).map(|layer| {
@@ -114,11 +106,7 @@ impl Builder {
             .map_err(|_| FieldError::new("c_in", "flattened input exceeds u32"))
             .and_then(|c_in| fc_layer(name, c_in, c_out))
             .map(|layer| {
-                self.current = Tensor {
-                    c: c_out,
-                    h: 1,
-                    w: 1,
-                };
+                self.current = Tensor { c: c_out, h: 1, w: 1 };
                 self.layers.push(layer);
             });
         self.record(name, result);
@@ -156,9 +144,7 @@ mod tests {
     #[test]
     fn tracks_the_tensor_through_convs_pools_and_fc() {
         let mut b = Builder::new("t", 3, 32, 32);
-        b.conv("c1", 8, 3, 1, 1, 1)
-            .pool(2, 2, 0)
-            .conv("c2", 16, 3, 2, 1, 1);
+        b.conv("c1", 8, 3, 1, 1, 1).pool(2, 2, 0).conv("c2", 16, 3, 2, 1, 1);
         assert_eq!(b.current(), Tensor { c: 16, h: 8, w: 8 });
         b.fc("fc", 10);
         let net = b.finish().unwrap();
@@ -169,8 +155,7 @@ mod tests {
     #[test]
     fn first_error_wins_and_names_the_layer() {
         let mut b = Builder::new("t", 3, 4, 4);
-        b.conv("too_big", 8, 7, 1, 0, 1)
-            .conv("grouped", 6, 1, 1, 0, 4);
+        b.conv("too_big", 8, 7, 1, 0, 1).conv("grouped", 6, 1, 1, 0, 4);
         let e = b.finish().unwrap_err();
         assert_eq!(e.layer.as_deref(), Some("too_big"));
         assert_eq!(e.field.as_deref(), Some("kernel_h"));

@@ -65,15 +65,7 @@ pub(crate) struct ConvGeometry {
 
 impl ConvGeometry {
     /// A square, symmetric, undilated convolution (what the built-in networks use).
-    pub fn square(
-        c_in: u32,
-        c_out: u32,
-        kernel: u32,
-        stride: u32,
-        pad: u32,
-        groups: u32,
-        input: (u32, u32),
-    ) -> Self {
+    pub fn square(c_in: u32, c_out: u32, kernel: u32, stride: u32, pad: u32, groups: u32, input: (u32, u32)) -> Self {
         ConvGeometry {
             c_in,
             c_out,
@@ -115,10 +107,7 @@ impl ConvGeometry {
         if self.groups > 0 {
             for (field, channels) in [("c_in", self.c_in), ("c_out", self.c_out)] {
                 if !channels.is_multiple_of(self.groups) {
-                    let message = format!(
-                        "{channels} channels are not divisible by {} groups",
-                        self.groups
-                    );
+                    let message = format!("{channels} channels are not divisible by {} groups", self.groups);
                     return Err(FieldError::new(field, message));
                 }
             }
@@ -172,10 +161,7 @@ pub(crate) fn out_size(
         ("dilation_", dilation),
     ];
     if let Some((prefix, _)) = positive.iter().find(|(_, v)| *v == 0) {
-        return Err(FieldError::new(
-            format!("{prefix}{axis}"),
-            "must be at least 1",
-        ));
+        return Err(FieldError::new(format!("{prefix}{axis}"), "must be at least 1"));
     }
     let span = u64::from(dilation) * (u64::from(kernel) - 1) + 1;
     let padded = u64::from(input) + u64::from(pad_total);
@@ -216,9 +202,7 @@ mod tests {
     fn layer_errors_carry_their_field() {
         let g = ConvGeometry::square(6, 8, 3, 1, 1, 4, (8, 8));
         assert_eq!(g.layer("x").unwrap_err().field, "c_in");
-        let ok = ConvGeometry::square(8, 8, 3, 2, 1, 8, (8, 8))
-            .layer("dw")
-            .unwrap();
+        let ok = ConvGeometry::square(8, 8, 3, 2, 1, 8, (8, 8)).layer("dw").unwrap();
         assert_eq!((ok.shape.dims().out_h, ok.shape.dims().out_w), (4, 4));
         assert!(ok.shape.is_depthwise());
     }

@@ -25,9 +25,7 @@ pub(crate) struct Graph {
 }
 
 fn edge_error(source: &str, node: &GraphNode<'_>, field: &str, message: String) -> NetworkError {
-    NetworkError::new(source, message)
-        .at_layer(node.name)
-        .at_field(field)
+    NetworkError::new(source, message).at_layer(node.name).at_field(field)
 }
 
 /// Checks the edges of `nodes` and orders them topologically.
@@ -35,10 +33,7 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
     let mut position = HashMap::with_capacity(nodes.len());
     for (pos, node) in nodes.iter().enumerate() {
         if let Some(first) = position.insert(node.id, pos) {
-            let message = format!(
-                "index {} is also used by node `{}`",
-                node.id, nodes[first].name
-            );
+            let message = format!("index {} is also used by node `{}`", node.id, nodes[first].name);
             return Err(edge_error(source, node, "index", message));
         }
     }
@@ -49,12 +44,7 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
             ids.iter()
                 .map(|id| {
                     position.get(id).copied().ok_or_else(|| {
-                        edge_error(
-                            source,
-                            node,
-                            field,
-                            format!("dangling edge: no node has index {id}"),
-                        )
+                        edge_error(source, node, field, format!("dangling edge: no node has index {id}"))
                     })
                 })
                 .collect()
@@ -63,32 +53,17 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
         consumers.push(resolve(node.consumers, "consumer_index")?);
     }
     for (pos, node) in nodes.iter().enumerate() {
-        if let Some(&p) = providers[pos]
-            .iter()
-            .find(|&&p| !consumers[p].contains(&pos))
-        {
-            let message = format!(
-                "node `{}` does not list this node in its consumer_index",
-                nodes[p].name
-            );
+        if let Some(&p) = providers[pos].iter().find(|&&p| !consumers[p].contains(&pos)) {
+            let message = format!("node `{}` does not list this node in its consumer_index", nodes[p].name);
             return Err(edge_error(source, node, "provider_index", message));
         }
-        if let Some(&c) = consumers[pos]
-            .iter()
-            .find(|&&c| !providers[c].contains(&pos))
-        {
-            let message = format!(
-                "node `{}` does not list this node in its provider_index",
-                nodes[c].name
-            );
+        if let Some(&c) = consumers[pos].iter().find(|&&c| !providers[c].contains(&pos)) {
+            let message = format!("node `{}` does not list this node in its provider_index", nodes[c].name);
             return Err(edge_error(source, node, "consumer_index", message));
         }
     }
     let mut waiting: Vec<usize> = providers.iter().map(BTreeSet::len).collect();
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len())
-        .filter(|&p| waiting[p] == 0)
-        .map(Reverse)
-        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len()).filter(|&p| waiting[p] == 0).map(Reverse).collect();
     let mut order = Vec::with_capacity(nodes.len());
     while let Some(Reverse(pos)) = ready.pop() {
         order.push(pos);
@@ -102,17 +77,9 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
     if order.len() < nodes.len() {
         let on_cycle = node_on_cycle(&providers, &waiting);
         let message = "the graph has a cycle through this node".to_owned();
-        return Err(edge_error(
-            source,
-            &nodes[on_cycle],
-            "provider_index",
-            message,
-        ));
+        return Err(edge_error(source, &nodes[on_cycle], "provider_index", message));
     }
-    let providers = providers
-        .into_iter()
-        .map(|set| set.into_iter().collect())
-        .collect();
+    let providers = providers.into_iter().map(|set| set.into_iter().collect()).collect();
     Ok(Graph { order, providers })
 }
 
@@ -155,13 +122,7 @@ mod tests {
     #[test]
     fn branches_keep_file_order() {
         // 0 -> {1, 2} -> 3, listed out of order in the file.
-        let order = run(&[
-            (0, &[], &[2, 1]),
-            (3, &[1, 2], &[]),
-            (1, &[0], &[3]),
-            (2, &[0], &[3]),
-        ])
-        .unwrap();
+        let order = run(&[(0, &[], &[2, 1]), (3, &[1, 2], &[]), (1, &[0], &[3]), (2, &[0], &[3])]).unwrap();
         assert_eq!(order, [0, 2, 3, 1]);
     }
 

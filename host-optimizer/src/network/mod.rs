@@ -105,10 +105,7 @@ impl Network {
     /// the file (or `builtin:NAME`) in errors.
     pub fn new(name: &str, source: &str, layers: Vec<Layer>) -> Result<Network, NetworkError> {
         if layers.is_empty() {
-            return Err(NetworkError::new(
-                source,
-                "the network has no conv or fc layer",
-            ));
+            return Err(NetworkError::new(source, "the network has no conv or fc layer"));
         }
         let mut seen = HashSet::new();
         for layer in &layers {
@@ -138,14 +135,7 @@ impl Network {
 }
 
 /// Names accepted by [`builtin`] and [`load`].
-pub const BUILTIN: &[&str] = &[
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "vgg16",
-    "mobilenetv2",
-    "digits",
-];
+pub const BUILTIN: &[&str] = &["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"];
 
 fn build(name: &str) -> Option<Result<Network, NetworkError>> {
     Some(match name {
@@ -186,23 +176,14 @@ pub fn load(spec: &str) -> Result<Network, NetworkError> {
 /// the file stem (a TOML table may set its own `name`).
 pub fn load_file(path: &Path) -> Result<Network, NetworkError> {
     let source = path.display().to_string();
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("network");
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("network");
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let parse: fn(&str, &str, &str) -> Result<Network, NetworkError> = match extension.as_deref() {
         Some("json") => pimcomp::parse,
         Some("csv") => table::parse_csv,
         Some("toml") => table::parse_toml,
         _ => {
-            let e = NetworkError::new(
-                source,
-                "unknown network file type: expected .json, .csv or .toml",
-            );
+            let e = NetworkError::new(source, "unknown network file type: expected .json, .csv or .toml");
             return Err(e);
         }
     };

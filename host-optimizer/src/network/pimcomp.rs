@@ -62,11 +62,7 @@ struct Node {
 }
 
 /// Reads `key` from `object` with serde; absent or `null` is `None`.
-fn field<T: DeserializeOwned>(
-    object: &Map<String, Value>,
-    key: &str,
-    shown: &str,
-) -> Result<Option<T>, FieldError> {
+fn field<T: DeserializeOwned>(object: &Map<String, Value>, key: &str, shown: &str) -> Result<Option<T>, FieldError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => T::deserialize(v)
@@ -85,12 +81,10 @@ fn dims(object: &Map<String, Value>, key: &str) -> Result<Option<Vec<u32>>, Fiel
         return Ok(None);
     };
     let checked = raw.iter().enumerate().map(|(i, &d)| {
-        u32::try_from(d).ok().filter(|&d| d > 0).ok_or_else(|| {
-            FieldError::new(
-                key,
-                format!("dimension {i} is {d}; every dimension must be positive"),
-            )
-        })
+        u32::try_from(d)
+            .ok()
+            .filter(|&d| d > 0)
+            .ok_or_else(|| FieldError::new(key, format!("dimension {i} is {d}; every dimension must be positive")))
     });
     checked.collect::<Result<Vec<u32>, FieldError>>().map(Some)
 }
@@ -142,12 +136,7 @@ impl Node {
         u32::try_from(value)
             .ok()
             .filter(|&v| v >= minimum)
-            .ok_or_else(|| {
-                FieldError::new(
-                    shown,
-                    format!("{value} is out of range (at least {minimum})"),
-                )
-            })
+            .ok_or_else(|| FieldError::new(shown, format!("{value} is out of range (at least {minimum})")))
     }
 
     fn need_dim(&self, key: &'static str, rank: &[usize]) -> Result<&[u32], FieldError> {
@@ -155,9 +144,7 @@ impl Node {
             "input_dim" => &self.input_dim,
             _ => &self.output_dim,
         };
-        let d = d
-            .as_deref()
-            .ok_or_else(|| FieldError::new(key, "missing"))?;
+        let d = d.as_deref().ok_or_else(|| FieldError::new(key, "missing"))?;
         if rank.contains(&d.len()) {
             Ok(d)
         } else {
@@ -169,13 +156,9 @@ impl Node {
     }
 
     fn conv(&self) -> Result<Layer, FieldError> {
-        let pair =
-            |h: &str, w: &str, default: Option<u32>, min: u32| -> Result<(u32, u32), FieldError> {
-                Ok((
-                    self.param_u32(h, default, min)?,
-                    self.param_u32(w, default, min)?,
-                ))
-            };
+        let pair = |h: &str, w: &str, default: Option<u32>, min: u32| -> Result<(u32, u32), FieldError> {
+            Ok((self.param_u32(h, default, min)?, self.param_u32(w, default, min)?))
+        };
         let input = self.need_dim("input_dim", &[4])?;
         let geometry = ConvGeometry {
             c_in: self.param_u32("input_channel", None, 1)?,
@@ -189,10 +172,7 @@ impl Node {
             input: (input[2], input[3]),
         };
         if input[1] != geometry.c_in {
-            let message = format!(
-                "has {} channels but param.input_channel is {}",
-                input[1], geometry.c_in
-            );
+            let message = format!("has {} channels but param.input_channel is {}", input[1], geometry.c_in);
             return Err(FieldError::new("input_dim", message));
         }
         let layer = geometry.layer(&self.name).map_err(in_file_terms)?;
@@ -211,10 +191,7 @@ impl Node {
     fn fc(&self) -> Result<Layer, FieldError> {
         let c_in = self.param_u32("num_input", None, 1)?;
         let c_out = self.param_u32("num_output", None, 1)?;
-        for (key, features, param) in [
-            ("input_dim", c_in, "num_input"),
-            ("output_dim", c_out, "num_output"),
-        ] {
+        for (key, features, param) in [("input_dim", c_in, "num_input"), ("output_dim", c_out, "num_output")] {
             let d = self.need_dim(key, &[2, 4])?;
             let flat: u64 = d[1..].iter().map(|&x| u64::from(x)).product();
             if flat != u64::from(features) {
@@ -285,8 +262,7 @@ pub fn parse(text: &str, source: &str, name: &str) -> Result<Network, NetworkErr
     let mut layers = Vec::new();
     for &pos in &graph.order {
         let node = &nodes[pos];
-        check_input_matches_provider(node, &graph.providers[pos], &nodes)
-            .map_err(|e| e.locate(source, &node.name))?;
+        check_input_matches_provider(node, &graph.providers[pos], &nodes).map_err(|e| e.locate(source, &node.name))?;
         let layer = match node.operation {
             Operation::Skipped => continue,
             Operation::Conv => node.conv(),
@@ -294,8 +270,7 @@ pub fn parse(text: &str, source: &str, name: &str) -> Result<Network, NetworkErr
         };
         if graph.providers[pos].is_empty() {
             return Err(
-                FieldError::new("provider_index", "a conv or fc node needs an input")
-                    .locate(source, &node.name),
+                FieldError::new("provider_index", "a conv or fc node needs an input").locate(source, &node.name)
             );
         }
         layers.push(layer.map_err(|e| e.locate(source, &node.name))?);
@@ -304,11 +279,7 @@ pub fn parse(text: &str, source: &str, name: &str) -> Result<Network, NetworkErr
 }
 
 /// A node fed by exactly one other node reads exactly that node's output tensor.
-fn check_input_matches_provider(
-    node: &Node,
-    providers: &[usize],
-    nodes: &[Node],
-) -> Result<(), FieldError> {
+fn check_input_matches_provider(node: &Node, providers: &[usize], nodes: &[Node]) -> Result<(), FieldError> {
     let [provider] = providers else { return Ok(()) };
     let provider = &nodes[*provider];
     match (&node.input_dim, &provider.output_dim) {

@@ -74,14 +74,7 @@ fn residual_block(b: &mut Builder, prefix: &str, block: Block, planes: u32, stri
     let main = b.current();
     let shortcut = if stride != 1 || input.c != out_channels {
         b.resume(input);
-        b.conv(
-            &format!("{prefix}.downsample"),
-            out_channels,
-            1,
-            stride,
-            0,
-            1,
-        );
+        b.conv(&format!("{prefix}.downsample"), out_channels, 1, stride, 0, 1);
         b.current()
     } else {
         input
@@ -95,10 +88,7 @@ mod tests {
     use super::*;
 
     fn count_downsample(net: &Network) -> usize {
-        net.layers
-            .iter()
-            .filter(|l| l.name.ends_with(".downsample"))
-            .count()
+        net.layers.iter().filter(|l| l.name.ends_with(".downsample")).count()
     }
 
     #[test]

@@ -66,10 +66,7 @@ impl Row {
                 .map_err(|_| FieldError::new(key, format!("`{t}` is not an integer")))?,
         };
         if value < 0 {
-            return Err(FieldError::new(
-                key,
-                format!("must not be negative, got {value}"),
-            ));
+            return Err(FieldError::new(key, format!("must not be negative, got {value}")));
         }
         u32::try_from(value)
             .map(Some)
@@ -77,29 +74,21 @@ impl Row {
     }
 
     fn required(&self, key: &str) -> Result<u32, FieldError> {
-        self.uint(key)?
-            .ok_or_else(|| FieldError::new(key, "missing"))
+        self.uint(key)?.ok_or_else(|| FieldError::new(key, "missing"))
     }
 
     /// A per-axis value given either once (`kernel`) or per axis (`kernel_h`, `kernel_w`).
-    fn pair(
-        &self,
-        key: &str,
-        h_key: &str,
-        w_key: &str,
-        default: Option<u32>,
-    ) -> Result<(u32, u32), FieldError> {
+    fn pair(&self, key: &str, h_key: &str, w_key: &str, default: Option<u32>) -> Result<(u32, u32), FieldError> {
         let both = self.uint(key)?;
         let side = |axis_key: &str| -> Result<u32, FieldError> {
             match (self.uint(axis_key)?, both) {
-                (Some(a), Some(b)) if a != b => Err(FieldError::new(
-                    axis_key,
-                    format!("{a} conflicts with `{key}` = {b}"),
-                )),
+                (Some(a), Some(b)) if a != b => {
+                    Err(FieldError::new(axis_key, format!("{a} conflicts with `{key}` = {b}")))
+                }
                 (Some(a), _) | (None, Some(a)) => Ok(a),
-                (None, None) => default.ok_or_else(|| {
-                    FieldError::new(axis_key, format!("missing (give `{key}` or `{axis_key}`)"))
-                }),
+                (None, None) => {
+                    default.ok_or_else(|| FieldError::new(axis_key, format!("missing (give `{key}` or `{axis_key}`)")))
+                }
             }
         };
         Ok((side(h_key)?, side(w_key)?))
@@ -110,9 +99,7 @@ impl Row {
             .text("name")?
             .filter(|n| !n.is_empty())
             .ok_or_else(|| FieldError::new("name", "missing"))?;
-        let kind = self
-            .text("kind")?
-            .ok_or_else(|| FieldError::new("kind", "missing"))?;
+        let kind = self.text("kind")?.ok_or_else(|| FieldError::new("kind", "missing"))?;
         let c_in = self.required("c_in")?;
         let c_out = self.required("c_out")?;
         let layer = match kind.to_ascii_lowercase().as_str() {
@@ -132,12 +119,7 @@ impl Row {
                 self.expect_flat()?;
                 fc_layer(name, c_in, c_out)?
             }
-            other => {
-                return Err(FieldError::new(
-                    "kind",
-                    format!("`{other}` is neither `conv` nor `fc`"),
-                ))
-            }
+            other => return Err(FieldError::new("kind", format!("`{other}` is neither `conv` nor `fc`"))),
         };
         let d = layer.shape.dims();
         for (key, derived) in [("out_h", d.out_h), ("out_w", d.out_w)] {
@@ -168,17 +150,11 @@ impl Row {
             }
         }
         if let Some(v) = self.uint("groups")?.filter(|v| *v != 1) {
-            return Err(FieldError::new(
-                "groups",
-                format!("must be 1 for an fc layer, got {v}"),
-            ));
+            return Err(FieldError::new("groups", format!("must be 1 for an fc layer, got {v}")));
         }
         for key in ["padding", "padding_h", "padding_w"] {
             if let Some(v) = self.uint(key)?.filter(|v| *v != 0) {
-                return Err(FieldError::new(
-                    key,
-                    format!("must be 0 for an fc layer, got {v}"),
-                ));
+                return Err(FieldError::new(key, format!("must be 0 for an fc layer, got {v}")));
             }
         }
         Ok(())
@@ -217,21 +193,14 @@ pub fn parse_csv(text: &str, source: &str, name: &str) -> Result<Network, Networ
             .position()
             .map_or_else(|| "header".to_owned(), |p| format!("line {}", p.line()));
         let message = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                 format!("has {len} fields, the header has {expected_len}")
             }
             _ => e.to_string(),
         };
         NetworkError::new(source, message).at_layer(line)
     };
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(csv_error)?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let headers: Vec<String> = reader.headers().map_err(csv_error)?.iter().map(str::to_owned).collect();
     for (i, key) in headers.iter().enumerate() {
         check_key(source, "header", key)?;
         if headers[..i].contains(key) {
@@ -380,14 +349,10 @@ c_out = 10
     #[test]
     fn conflicting_and_wrong_values_name_the_field() {
         let bad = |row: &str| {
-            let text =
-                format!("name,kind,c_in,c_out,kernel,kernel_h,stride,in_h,in_w,out_h\n{row}\n");
+            let text = format!("name,kind,c_in,c_out,kernel,kernel_h,stride,in_h,in_w,out_h\n{row}\n");
             parse_csv(&text, "b.csv", "b").unwrap_err()
         };
-        assert_eq!(
-            bad("c,conv,3,8,3,5,1,8,8,").field.as_deref(),
-            Some("kernel_h")
-        );
+        assert_eq!(bad("c,conv,3,8,3,5,1,8,8,").field.as_deref(), Some("kernel_h"));
         assert_eq!(bad("c,conv,3,8,3,,1,8,8,7").field.as_deref(), Some("out_h"));
         assert_eq!(bad("c,conv,3,8,3,,x,8,8,").field.as_deref(), Some("stride"));
         assert_eq!(bad("c,pool,3,8,3,,1,8,8,").field.as_deref(), Some("kind"));

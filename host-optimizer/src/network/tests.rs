@@ -5,9 +5,7 @@ use super::*;
 #[test]
 fn every_builtin_builds() {
     for name in BUILTIN {
-        let net = build(name)
-            .unwrap()
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let net = build(name).unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(net.name, *name);
         assert_eq!(builtin(name).as_ref(), Some(&net));
         assert_eq!(load(name).as_ref(), Ok(&net));
@@ -58,8 +56,5 @@ fn network_new_refuses_empty_and_duplicates() {
     assert!(Network::new("n", "s", Vec::new()).is_err());
     let fc = builtin("digits").unwrap().layers[3].clone();
     let e = Network::new("n", "s", vec![fc.clone(), fc]).unwrap_err();
-    assert_eq!(
-        (e.layer.as_deref(), e.field.as_deref()),
-        (Some("fc2"), Some("name"))
-    );
+    assert_eq!((e.layer.as_deref(), e.field.as_deref()), (Some("fc2"), Some("name")));
 }

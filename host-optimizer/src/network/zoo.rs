@@ -52,13 +52,7 @@ pub(crate) fn mobilenetv2() -> Result<Network, NetworkError> {
     for (expansion, c_out, repeats, first_stride) in SETTINGS {
         for repeat in 0..repeats {
             let stride = if repeat == 0 { first_stride } else { 1 };
-            inverted_residual(
-                &mut b,
-                &format!("features.{feature}.conv"),
-                expansion,
-                c_out,
-                stride,
-            );
+            inverted_residual(&mut b, &format!("features.{feature}.conv"), expansion, c_out, stride);
             feature += 1;
         }
     }
@@ -109,10 +103,7 @@ mod tests {
         let fc1 = net.layer("classifier.0").unwrap().shape.dims();
         assert_eq!((fc1.c_in, fc1.c_out), (25088, 4096));
         let last_conv = net.layer("features.28").unwrap().shape.dims();
-        assert_eq!(
-            (last_conv.c_in, last_conv.in_h, last_conv.out_h),
-            (512, 14, 14)
-        );
+        assert_eq!((last_conv.c_in, last_conv.in_h, last_conv.out_h), (512, 14, 14));
     }
 
     #[test]

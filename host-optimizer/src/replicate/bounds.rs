@@ -30,12 +30,7 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
         }
         needed <= u128::from(budget) * i
     };
-    let mut hi = costs
-        .iter()
-        .map(work)
-        .max()
-        .unwrap_or(0)
-        .min(u128::from(u64::MAX)) as u64;
+    let mut hi = costs.iter().map(work).max().unwrap_or(0).min(u128::from(u64::MAX)) as u64;
     if !fits(hi) {
         // Only when even all-ones does not fit, which an Instance rules out.
         return hi;

@@ -98,9 +98,7 @@ pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
         // No layer can grow: the only choice is all-ones.
         return Some(vec![0; layers.len()]);
     }
-    let useful: u64 = (0..layers.len())
-        .map(|l| extra(l, layers[l].len() - 1))
-        .sum();
+    let useful: u64 = (0..layers.len()).map(|l| extra(l, layers[l].len() - 1)).sum();
     let steps = inst.spare().min(useful) / unit;
     let width = usize::try_from(steps).ok()?.checked_add(1)?;
     if (width as u64).saturating_mul(layers.len() as u64) > DP_CELL_LIMIT {
@@ -120,11 +118,7 @@ pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
             let time = cand.time.get();
             let index = c as u32; // candidates per layer <= 2^17 (2*sqrt(2^32))
             let sources = &best[..width - shift];
-            for ((dst, ch), &src) in next[shift..]
-                .iter_mut()
-                .zip(&mut chosen[shift..])
-                .zip(sources)
-            {
+            for ((dst, ch), &src) in next[shift..].iter_mut().zip(&mut chosen[shift..]).zip(sources) {
                 let value = src.saturating_add(time);
                 if value < *dst {
                     *dst = value;

@@ -15,9 +15,7 @@
 use std::time::Duration;
 
 use good_lp::solvers::coin_cbc::coin_cbc;
-use good_lp::{
-    variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel,
-};
+use good_lp::{variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel};
 use good_lp::{Variable, WithTimeLimit};
 
 use super::instance::Instance;
@@ -99,10 +97,7 @@ fn build(inst: &Instance, weights: Weights, integer: bool) -> Model {
         for (cands, ys) in inst.layers().iter().zip(&y) {
             objective += weights.latency * cands[0].time.get() as f64;
             for (pair, &v) in cands.windows(2).zip(ys) {
-                objective.add_mul(
-                    weights.latency * delta(pair[1].time.get(), pair[0].time.get()),
-                    v,
-                );
+                objective.add_mul(weights.latency * delta(pair[1].time.get(), pair[0].time.get()), v);
             }
         }
     }
@@ -178,18 +173,13 @@ pub fn solve(inst: &Instance, weights: Weights, time_limit: Duration) -> Result<
         .iter()
         .map(|ys| ys.iter().take_while(|&&v| v > 0.5).count())
         .collect();
-    let integral = values
-        .iter()
-        .flatten()
-        .all(|&v| !(1e-3..=1.0 - 1e-3).contains(&v));
+    let integral = values.iter().flatten().all(|&v| !(1e-3..=1.0 - 1e-3).contains(&v));
     let monotone = values
         .iter()
         .zip(&choice)
         .all(|(ys, &c)| ys[c..].iter().all(|&v| v < 0.5));
     if !integral || !monotone || inst.area_of(&choice) > inst.budget().get() {
-        return Err(format!(
-            "CBC stopped ({status:?}) without a feasible integer solution"
-        ));
+        return Err(format!("CBC stopped ({status:?}) without a feasible integer solution"));
     }
     Ok(IlpChoice {
         choice,

@@ -104,11 +104,10 @@ impl Instance {
         if let Some(layer) = costs.iter().position(|c| c.positions == 0) {
             return Err(ReplicateError::ZeroPositions { layer });
         }
-        if costs.iter().any(|c| {
-            c.positions
-                .checked_mul(c.cycles_per_position.get())
-                .is_none()
-        }) {
+        if costs
+            .iter()
+            .any(|c| c.positions.checked_mul(c.cycles_per_position.get()).is_none())
+        {
             return Err(ReplicateError::Overflow);
         }
         let cap = constraints.max_replication.unwrap_or(u64::MAX);
@@ -133,10 +132,7 @@ impl Instance {
         if let Some(max_tiles) = tile_cap {
             let min_tiles = min_area.div_ceil(xbars_per_tile);
             if max_tiles < min_tiles {
-                return Err(ReplicateError::TileCapBelowMinimum {
-                    max_tiles,
-                    min_tiles,
-                });
+                return Err(ReplicateError::TileCapBelowMinimum { max_tiles, min_tiles });
             }
             effective = effective.min(max_tiles.saturating_mul(xbars_per_tile));
         }
@@ -147,10 +143,7 @@ impl Instance {
             });
         }
         let spare = effective - min_area;
-        let layers = costs
-            .iter()
-            .map(|c| layer_candidates(c, cap, tile, spare))
-            .collect();
+        let layers = costs.iter().map(|c| layer_candidates(c, cap, tile, spare)).collect();
         let chip_floor = chip_noc_floor(arch, costs).map_err(|_| ReplicateError::Overflow)?;
         Ok(Instance {
             layers,
@@ -267,10 +260,7 @@ mod tests {
         let c = cost(100, 10, 1, 250);
         let got = layer_candidates(&c, u64::MAX, None, u64::MAX);
         // ceil(100/r)*10 <= 250 first at r = 4 (ceil(100/4) = 25).
-        assert_eq!(
-            got.last().map(|k| (k.replication, k.time)),
-            Some((4, Cycles(250)))
-        );
+        assert_eq!(got.last().map(|k| (k.replication, k.time)), Some((4, Cycles(250))));
         assert_eq!(got.len(), 4);
     }
 
@@ -287,9 +277,7 @@ mod tests {
                 area: Crossbars(96)
             }
         );
-        assert!(got
-            .windows(2)
-            .all(|w| w[0].area < w[1].area && w[0].time > w[1].time));
+        assert!(got.windows(2).all(|w| w[0].area < w[1].area && w[0].time > w[1].time));
     }
 
     #[test]

@@ -218,10 +218,6 @@ mod solve;
 pub use solve::{min_interval, min_latency, solve, solve_with_time_limit, DEFAULT_ILP_TIME_LIMIT};
 
 /// Totals of a replication, mapping cost-model errors (which a valid choice cannot cause).
-fn totals_of(
-    arch: &ArchConfig,
-    costs: &[LayerCost],
-    replication: &[u64],
-) -> Result<Totals, ReplicateError> {
+fn totals_of(arch: &ArchConfig, costs: &[LayerCost], replication: &[u64]) -> Result<Totals, ReplicateError> {
     totals(arch, costs, replication).map_err(|_| ReplicateError::Overflow)
 }

@@ -12,26 +12,15 @@ use imc_model::{ArchConfig, Crossbars, LayerCost, Totals};
 use super::ilp::{self, IlpChoice, Weights};
 use super::instance::Instance;
 use super::{bounds, fast, totals_of};
-use super::{
-    Bounds, Constraints, Objective, Plan, Problem, ReplicateError, Solution, SolverChoice,
-    SolverUsed,
-};
+use super::{Bounds, Constraints, Objective, Plan, Problem, ReplicateError, Solution, SolverChoice, SolverUsed};
 
 /// Time limit of the ILP in [`solve`] (CBC counts whole seconds).
 pub const DEFAULT_ILP_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-fn plan_of(
-    arch: &ArchConfig,
-    costs: &[LayerCost],
-    inst: &Instance,
-    choice: &[usize],
-) -> Result<Plan, ReplicateError> {
+fn plan_of(arch: &ArchConfig, costs: &[LayerCost], inst: &Instance, choice: &[usize]) -> Result<Plan, ReplicateError> {
     let replication = inst.replication_of(choice);
     let totals = totals_of(arch, costs, &replication)?;
-    Ok(Plan {
-        replication,
-        totals,
-    })
+    Ok(Plan { replication, totals })
 }
 
 /// Exact fast path for the smallest interval (bisection); the minimum-area replication
@@ -103,8 +92,14 @@ fn ilp_or_fallback(
     outcome: Result<IlpChoice, String>,
 ) -> Result<Chosen, ReplicateError> {
     match outcome {
-        Ok(IlpChoice { choice, proven_optimal: true }) => Ok((choice, SolverUsed::Ilp, None)),
-        Ok(IlpChoice { choice, proven_optimal: false }) => Ok(match fast_choice(inst, objective) {
+        Ok(IlpChoice {
+            choice,
+            proven_optimal: true,
+        }) => Ok((choice, SolverUsed::Ilp, None)),
+        Ok(IlpChoice {
+            choice,
+            proven_optimal: false,
+        }) => Ok(match fast_choice(inst, objective) {
             Ok(exact) => (
                 exact,
                 SolverUsed::FastPath,
@@ -117,7 +112,11 @@ fn ilp_or_fallback(
             ),
         }),
         Err(why) => match fast_choice(inst, objective) {
-            Ok(exact) => Ok((exact, SolverUsed::FastPath, Some(format!("the ILP failed ({why}); used the exact fast path")))),
+            Ok(exact) => Ok((
+                exact,
+                SolverUsed::FastPath,
+                Some(format!("the ILP failed ({why}); used the exact fast path")),
+            )),
             Err(_) => Err(ReplicateError::Solver(why)),
         },
     }
@@ -164,11 +163,7 @@ pub fn solve_with_time_limit(
     let interval_floor = bounds::interval_floor(&inst, p.costs);
     let latency_floor = bounds::latency_floor(&inst);
     let lp_relaxation = ilp::relaxation(&inst, weights, time_limit).ok();
-    let simple = objective_value(
-        weights,
-        latency_floor.get() as f64,
-        interval_floor.get() as f64,
-    );
+    let simple = objective_value(weights, latency_floor.get() as f64, interval_floor.get() as f64);
     let bound = lp_relaxation.map_or(simple, |lp| lp.max(simple));
     let gap = if bound > 0.0 {
         ((objective - bound) / bound).max(0.0)
@@ -219,8 +214,7 @@ mod tests {
     #[test]
     fn ilp_failure_falls_back_to_fast_path_with_note() {
         let inst = instance();
-        let (choice, used, note) =
-            ilp_or_fallback(&inst, Objective::Throughput, Err("injected".into())).unwrap();
+        let (choice, used, note) = ilp_or_fallback(&inst, Objective::Throughput, Err("injected".into())).unwrap();
         assert_eq!(choice, fast::min_interval_choice(&inst));
         assert_eq!(used, SolverUsed::FastPath);
         assert!(note.is_some_and(|n| n.contains("injected")));
@@ -233,8 +227,7 @@ mod tests {
             choice: vec![0, 0],
             proven_optimal: false,
         };
-        let (choice, used, note) =
-            ilp_or_fallback(&inst, Objective::Latency, Ok(bogus.clone())).unwrap();
+        let (choice, used, note) = ilp_or_fallback(&inst, Objective::Latency, Ok(bogus.clone())).unwrap();
         assert_eq!(Some(choice), fast::min_latency_choice(&inst));
         assert_eq!(used, SolverUsed::FastPath);
         assert!(note.is_some());

@@ -24,27 +24,14 @@ fn cost(arch: &ArchConfig, (positions, t, xbars, input_bits): (u64, u64, u64, u6
         row_blocks: 1,
         cycles_per_position: Cycles(t),
         input_bits,
-        noc_floor: Cycles(
-            arch.noc_bits_per_cycle()
-                .map_or(0, |n| input_bits.div_ceil(n)),
-        ),
+        noc_floor: Cycles(arch.noc_bits_per_cycle().map_or(0, |n| input_bits.div_ceil(n))),
     }
 }
 
 /// Independent statement of feasibility: every `r` in range, charged area, tile counts.
-fn feasible(
-    arch: &ArchConfig,
-    costs: &[LayerCost],
-    r: &[u64],
-    budget: u64,
-    c: &Constraints,
-) -> bool {
+fn feasible(arch: &ArchConfig, costs: &[LayerCost], r: &[u64], budget: u64, c: &Constraints) -> bool {
     let tile = arch.xbars_per_tile();
-    let areas: Vec<u64> = costs
-        .iter()
-        .zip(r)
-        .map(|(k, &r)| r * k.xbars.get())
-        .collect();
+    let areas: Vec<u64> = costs.iter().zip(r).map(|(k, &r)| r * k.xbars.get()).collect();
     let (charged, tiles) = if c.tile_exclusive {
         let tiles: u64 = areas.iter().map(|a| a.div_ceil(tile)).sum();
         (tiles * tile, tiles)
@@ -57,12 +44,7 @@ fn feasible(
 }
 
 /// Every feasible replication with its totals.
-fn brute_force(
-    arch: &ArchConfig,
-    costs: &[LayerCost],
-    budget: u64,
-    c: &Constraints,
-) -> Vec<(Vec<u64>, Totals)> {
+fn brute_force(arch: &ArchConfig, costs: &[LayerCost], budget: u64, c: &Constraints) -> Vec<(Vec<u64>, Totals)> {
     let mut out = Vec::new();
     let mut r = vec![1u64; costs.len()];
     loop {
@@ -84,16 +66,13 @@ fn mixed_score(alpha: f64, t: &Totals, reference: &Totals) -> f64 {
 }
 
 fn constraints() -> impl Strategy<Value = Constraints> {
-    (
-        prop::option::of(1u64..6),
-        prop::option::of(1u64..12),
-        any::<bool>(),
-    )
-        .prop_map(|(max_replication, max_tiles, tile_exclusive)| Constraints {
+    (prop::option::of(1u64..6), prop::option::of(1u64..12), any::<bool>()).prop_map(
+        |(max_replication, max_tiles, tile_exclusive)| Constraints {
             max_replication,
             max_tiles,
             tile_exclusive,
-        })
+        },
+    )
 }
 
 fn tiny_layers() -> impl Strategy<Value = Vec<(u64, u64, u64, u64)>> {
@@ -204,10 +183,7 @@ fn fast_path_refuses_mixed_and_auto_picks_fast_path() {
         Err(ReplicateError::NoFastPath(_))
     ));
     let bad = p(Objective::Mixed { alpha: 1.5 });
-    assert_eq!(
-        solve(&bad, SolverChoice::Auto),
-        Err(ReplicateError::InvalidAlpha(1.5))
-    );
+    assert_eq!(solve(&bad, SolverChoice::Auto), Err(ReplicateError::InvalidAlpha(1.5)));
     let s = solve(&p(Objective::Throughput), SolverChoice::Auto).unwrap();
     assert_eq!((s.solver, s.note.as_deref()), (SolverUsed::FastPath, None));
     // I = 200 needs r0 >= 5 (ceil(100/5)*10) and r1 >= 5 (ceil(25/5)*40): 15 + 25 = 40

@@ -129,12 +129,7 @@ impl core::fmt::Display for RunError {
 impl std::error::Error for RunError {}
 
 /// Simulates `inferences` inferences of `plan` in `mode`, sending every batch to `sink`.
-pub fn run<S: DispatchSink>(
-    plan: &Plan,
-    mode: Mode,
-    inferences: u32,
-    sink: &mut S,
-) -> Result<RunOutcome, RunError> {
+pub fn run<S: DispatchSink>(plan: &Plan, mode: Mode, inferences: u32, sink: &mut S) -> Result<RunOutcome, RunError> {
     if inferences == 0 || inferences > MAX_INFERENCES {
         return Err(RunError::Inferences);
     }
@@ -190,12 +185,7 @@ impl<S: DispatchSink> Runner<'_, S> {
     fn layer_inference(&mut self, k: u32, release: u64) -> u64 {
         let plan = self.plan;
         let mut ready = release;
-        for ((index, layer), previous_end) in plan
-            .layers()
-            .iter()
-            .enumerate()
-            .zip(self.layer_end.iter_mut())
-        {
+        for ((index, layer), previous_end) in plan.layers().iter().enumerate().zip(self.layer_end.iter_mut()) {
             let start = ready.max(*previous_end);
             let batch_end = dispatch_batch(
                 plan,
@@ -214,22 +204,8 @@ impl<S: DispatchSink> Runner<'_, S> {
 
     /// Sends `count` positions of `layer`, all replicas free at `start`; returns when the
     /// last replica finishes.
-    pub(crate) fn dispatch(
-        &mut self,
-        k: u32,
-        index: usize,
-        layer: &PlanLayer,
-        start: u64,
-        count: u64,
-    ) -> u64 {
-        dispatch_batch(
-            self.plan,
-            self.sink,
-            &mut self.events,
-            (k, index, layer),
-            start,
-            count,
-        )
+    pub(crate) fn dispatch(&mut self, k: u32, index: usize, layer: &PlanLayer, start: u64, count: u64) -> u64 {
+        dispatch_batch(self.plan, self.sink, &mut self.events, (k, index, layer), start, count)
     }
 }
 

@@ -13,9 +13,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-pub use dispatch::{
-    run, DispatchEvent, DispatchSink, EventDigest, Mode, NoSink, RunError, RunOutcome,
-};
+pub use dispatch::{run, DispatchEvent, DispatchSink, EventDigest, Mode, NoSink, RunError, RunOutcome};
 pub use plan::{model_layer, Plan, PlanBuilder, PlanError, PlanHeader, PlanLayer, TileRange};
 
 /// Most layers a plan may have (resnet50 has 54 mappable layers, mobilenetv2 53).

@@ -192,23 +192,18 @@ impl Plan {
     ) -> Result<Plan, PlanError> {
         let mut costs: heapless::Vec<LayerCost, MAX_LAYERS> = heapless::Vec::new();
         for (index, (shape, precision, _)) in layers.clone().enumerate() {
-            let cost = LayerCost::new(arch, shape, precision)
-                .map_err(|_| PlanError::Model(index_u16(index)))?;
+            let cost = LayerCost::new(arch, shape, precision).map_err(|_| PlanError::Model(index_u16(index)))?;
             costs.push(cost).map_err(|_| PlanError::LayerCount)?;
         }
-        let chip_noc_floor = chip_noc_floor(arch, &costs)
-            .map_err(|_| PlanError::Model(0))?
-            .get();
+        let chip_noc_floor = chip_noc_floor(arch, &costs).map_err(|_| PlanError::Model(0))?.get();
         let header = PlanHeader {
             layer_count: u16::try_from(costs.len()).map_err(|_| PlanError::LayerCount)?,
-            xbars_per_tile: u32::try_from(arch.xbars_per_tile())
-                .map_err(|_| PlanError::TileSize)?,
+            xbars_per_tile: u32::try_from(arch.xbars_per_tile()).map_err(|_| PlanError::TileSize)?,
             tiles: u32::try_from(arch.tiles()).map_err(|_| PlanError::TileSize)?,
             chip_noc_floor,
         };
         let mut builder = PlanBuilder::new(header)?;
-        for (index, ((shape, precision, replication), cost)) in layers.zip(costs.iter()).enumerate()
-        {
+        for (index, ((shape, precision, replication), cost)) in layers.zip(costs.iter()).enumerate() {
             let layer = model_layer(shape, precision, cost, replication, builder.next_xbar)
                 .map_err(|_| PlanError::Model(index_u16(index)))?;
             builder.push(layer)?;
@@ -318,8 +313,7 @@ impl PlanBuilder {
         if count == 0 || count > MAX_LAYERS {
             return Err(PlanError::LayerCount);
         }
-        let xbars_per_tile =
-            NonZeroU64::new(header.xbars_per_tile.into()).ok_or(PlanError::TileSize)?;
+        let xbars_per_tile = NonZeroU64::new(header.xbars_per_tile.into()).ok_or(PlanError::TileSize)?;
         if header.chip_noc_floor > MAX_LAYER_CYCLES {
             return Err(PlanError::TooSlow(0));
         }
@@ -365,8 +359,7 @@ impl PlanBuilder {
             return Err(PlanError::Bits(index));
         }
         // positions <= 2^32 and t < 2^32, so the product fits in u64 before the bound check.
-        if positions.div_ceil(r) * u64::from(l.cycles_per_position) > MAX_LAYER_CYCLES
-            || l.noc_floor > MAX_LAYER_CYCLES
+        if positions.div_ceil(r) * u64::from(l.cycles_per_position) > MAX_LAYER_CYCLES || l.noc_floor > MAX_LAYER_CYCLES
         {
             return Err(PlanError::TooSlow(index));
         }

@@ -65,13 +65,9 @@ fn needed_producer_row(layer: &PlanLayer, row: u64, producer: Bands) -> u64 {
     let in_h = u64::from(layer.in_h).max(1);
     let stride = (in_h / u64::from(layer.out_h).max(1)).max(1);
     let kernel = u64::from(layer.kernel_h).max(1);
-    let reach = row
-        .saturating_mul(stride)
-        .saturating_add(kernel - 1 - (kernel - 1) / 2);
+    let reach = row.saturating_mul(stride).saturating_add(kernel - 1 - (kernel - 1) / 2);
     let last_input = reach.min(in_h - 1);
-    let scaled = (last_input + 1)
-        .saturating_mul(producer.rows)
-        .div_ceil(in_h);
+    let scaled = (last_input + 1).saturating_mul(producer.rows).div_ceil(in_h);
     scaled.saturating_sub(1).min(last)
 }
 
@@ -129,10 +125,7 @@ impl RowState {
             None => release,
             Some(p) => {
                 let needed = needed_producer_row(layer, group.last_row, p);
-                self.producer
-                    .get(p.band_of(needed))
-                    .copied()
-                    .unwrap_or(u64::MAX)
+                self.producer.get(p.band_of(needed)).copied().unwrap_or(u64::MAX)
             }
         }
     }
@@ -142,12 +135,7 @@ impl RowState {
     /// Per layer, an as-soon-as-possible pass finds when the waves can finish; the waves are
     /// then dispatched back to back, ending then (as late a start as keeps that finish), so a
     /// layer holds its replicas for exactly its compute time and the stream stays periodic.
-    pub(crate) fn inference<S: DispatchSink>(
-        &mut self,
-        runner: &mut Runner<'_, S>,
-        k: u32,
-        release: u64,
-    ) -> u64 {
+    pub(crate) fn inference<S: DispatchSink>(&mut self, runner: &mut Runner<'_, S>, k: u32, release: u64) -> u64 {
         let plan = runner.plan;
         let mut producer: Option<Bands> = None;
         let mut done = release;
@@ -178,11 +166,7 @@ impl RowState {
                 }
                 pending = group.band + 1;
             }
-            let end = cursor.max(
-                first_start
-                    .unwrap_or(cursor)
-                    .saturating_add(layer.noc_floor),
-            );
+            let end = cursor.max(first_start.unwrap_or(cursor).saturating_add(layer.noc_floor));
             if end > cursor {
                 self.current.fill(end);
             }

@@ -54,10 +54,7 @@ fn model_totals(arch: &ArchConfig, spec: &[Spec]) -> crate::cost::Totals {
 /// One position at a time to the replica that frees first (lowest index on ties).
 fn oracle_layer_mode(plan: &Plan, inferences: u32) -> (u64, u64) {
     let layers = plan.layers();
-    let mut busy: Vec<Vec<u64>> = layers
-        .iter()
-        .map(|l| std::vec![0; l.replication as usize])
-        .collect();
+    let mut busy: Vec<Vec<u64>> = layers.iter().map(|l| std::vec![0; l.replication as usize]).collect();
     let mut layer_end = std::vec![0u64; layers.len()];
     let mut completions = Vec::new();
     for k in 0..u64::from(inferences) {
@@ -109,10 +106,7 @@ fn layer_mode_reproduces_cost_model_and_oracle() {
     let out = run(&plan, Mode::Layer, 4, &mut NoSink).unwrap();
     assert_eq!(out.latency, model.latency);
     assert_eq!(out.interval, model.interval);
-    assert_eq!(
-        oracle_layer_mode(&plan, 4),
-        (model.latency.get(), model.interval.get())
-    );
+    assert_eq!(oracle_layer_mode(&plan, 4), (model.latency.get(), model.interval.get()));
     // One event per replica per layer execution.
     assert_eq!(out.dispatch_events, 4 * (5 + 3 + 1 + 1));
     assert_eq!(out.layer_executions, 16);
@@ -131,10 +125,7 @@ fn noc_floors_are_reproduced() {
     let model = model_totals(&arch, &spec);
     let out = run(&plan, Mode::Layer, 3, &mut NoSink).unwrap();
     assert_eq!((out.latency, out.interval), (model.latency, model.interval));
-    assert_eq!(
-        oracle_layer_mode(&plan, 3),
-        (model.latency.get(), model.interval.get())
-    );
+    assert_eq!(oracle_layer_mode(&plan, 3), (model.latency.get(), model.interval.get()));
 }
 
 #[test]
@@ -182,10 +173,7 @@ fn events_cover_every_position_on_the_right_tiles() {
     let plan = plan_of(&ArchConfig::isaac(), &small_net());
     // Replicas are packed in layer order: conv1 = 5 replicas of 1 crossbar on tile 0;
     // the FC layer sits after every earlier replica.
-    assert_eq!(
-        plan.replica_tiles(0, 4),
-        Some(TileRange { first: 0, last: 0 })
-    );
+    assert_eq!(plan.replica_tiles(0, 4), Some(TileRange { first: 0, last: 0 }));
     assert_eq!(plan.replica_tiles(0, 5), None);
     assert_eq!(plan.replica_tiles(9, 0), None);
 }
@@ -209,14 +197,8 @@ fn validation_refuses_bad_layers() {
     let mut small_chip = header;
     small_chip.tiles = 1;
     small_chip.xbars_per_tile = 4;
-    assert!(matches!(
-        Plan::new(small_chip, &good),
-        Err(PlanError::TilesExceeded(_))
-    ));
-    assert_eq!(
-        run(&plan, Mode::Layer, 0, &mut NoSink),
-        Err(RunError::Inferences)
-    );
+    assert!(matches!(Plan::new(small_chip, &good), Err(PlanError::TilesExceeded(_))));
+    assert_eq!(run(&plan, Mode::Layer, 0, &mut NoSink), Err(RunError::Inferences));
 }
 
 #[test]
@@ -239,20 +221,16 @@ fn resnet_sized_stream_is_exact_and_batched() {
     assert_eq!((out.latency, out.interval), (model.latency, model.interval));
     let row = run(&plan, Mode::Row, 8, &mut NoSink).unwrap();
     assert!(row.latency <= out.latency && row.interval <= out.interval);
-    assert_eq!(
-        out.dispatch_events,
-        8 * spec.iter().map(|s| s.2).sum::<u64>()
-    );
+    assert_eq!(out.dispatch_events, 8 * spec.iter().map(|s| s.2).sum::<u64>());
 }
 
 fn arb_spec() -> impl Strategy<Value = Vec<Spec>> {
-    let layer =
-        (1u32..5, 1u32..4, 1u32..3, 2u8..9, 1u8..9, 1u32..40).prop_map(|(c, k, s, w, a, r)| {
-            let side = 8;
-            let shape = conv(4 * c, 8, k, s, side);
-            let reps = u64::from(r).min(shape.positions());
-            (shape, precision(w, a), reps)
-        });
+    let layer = (1u32..5, 1u32..4, 1u32..3, 2u8..9, 1u8..9, 1u32..40).prop_map(|(c, k, s, w, a, r)| {
+        let side = 8;
+        let shape = conv(4 * c, 8, k, s, side);
+        let reps = u64::from(r).min(shape.positions());
+        (shape, precision(w, a), reps)
+    });
     prop::collection::vec(layer, 1..6)
 }
 

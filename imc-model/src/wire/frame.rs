@@ -54,21 +54,14 @@ extern crate std;
 impl std::error::Error for WireError {}
 
 /// Writes `message` as one delimited frame into `out`; returns the bytes written.
-pub fn encode<T: Serialize>(
-    seq: u16,
-    body: &T,
-    out: &mut [u8; MAX_FRAME],
-) -> Result<usize, WireError> {
+pub fn encode<T: Serialize>(seq: u16, body: &T, out: &mut [u8; MAX_FRAME]) -> Result<usize, WireError> {
     let mut payload = [0u8; MAX_PAYLOAD];
     let used = {
         let header = postcard::to_slice(&(FORMAT_VERSION, seq), &mut payload)
             .map_err(|_| WireError::TooLong)?
             .len();
         let rest = payload.get_mut(header..).ok_or(WireError::TooLong)?;
-        header
-            + postcard::to_slice(body, rest)
-                .map_err(|_| WireError::TooLong)?
-                .len()
+        header + postcard::to_slice(body, rest).map_err(|_| WireError::TooLong)?.len()
     };
     let crc = CRC.checksum(payload.get(..used).ok_or(WireError::TooLong)?);
     payload
@@ -76,11 +69,8 @@ pub fn encode<T: Serialize>(
         .ok_or(WireError::TooLong)?
         .copy_from_slice(&crc.to_le_bytes());
     let (body_out, _) = out.split_at_mut(MAX_FRAME - 1);
-    let n = cobs::try_encode(
-        payload.get(..used + CRC_BYTES).ok_or(WireError::TooLong)?,
-        body_out,
-    )
-    .map_err(|_| WireError::TooLong)?;
+    let n = cobs::try_encode(payload.get(..used + CRC_BYTES).ok_or(WireError::TooLong)?, body_out)
+        .map_err(|_| WireError::TooLong)?;
     // n <= MAX_FRAME - 1, so the delimiter slot exists.
     *out.get_mut(n).ok_or(WireError::TooLong)? = 0;
     Ok(n + 1)

@@ -44,10 +44,7 @@ fn golden_hello() {
     // version 1, seq 1, variant 0, CRC-32 of [01 01 00] little-endian, COBS, delimiter.
     // The CRC value comes from an independent CRC-32/ISO-HDLC (zlib's crc32).
     let bytes = frame_of(1, &Request::Hello);
-    assert_eq!(
-        bytes,
-        [0x03, 0x01, 0x01, 0x05, 0x64, 0x82, 0x98, 0xe7, 0x00]
-    );
+    assert_eq!(bytes, [0x03, 0x01, 0x01, 0x05, 0x64, 0x82, 0x98, 0xe7, 0x00]);
     assert_eq!(CRC.checksum(&[1, 1, 0]), 0xe798_8264);
 }
 
@@ -63,10 +60,7 @@ fn golden_run_and_ack() {
         bytes,
         [0x0b, 0x01, 0x07, 0x04, 0x01, 0xac, 0x02, 0xbf, 0xc1, 0xa2, 0xaa, 0x00]
     );
-    assert_eq!(
-        read_back::<Request>(&bytes),
-        Ok(Envelope { seq: 7, body: run })
-    );
+    assert_eq!(read_back::<Request>(&bytes), Ok(Envelope { seq: 7, body: run }));
     // Ack is variant 1 of Reply.
     let ack = frame_of(7, &Reply::Ack);
     assert_eq!(ack, [0x08, 0x01, 0x07, 0x01, 0x74, 0x15, 0xc5, 0xc6, 0x00]);
@@ -86,10 +80,7 @@ fn every_message_round_trips() {
     let requests = [
         Request::Hello,
         Request::PlanBegin(header),
-        Request::PlanChunk {
-            first_layer: 4,
-            layers,
-        },
+        Request::PlanChunk { first_layer: 4, layers },
         Request::PlanCommit,
         Request::Run {
             mode: Mode::Layer,
@@ -98,10 +89,7 @@ fn every_message_round_trips() {
     ];
     for (seq, r) in requests.into_iter().enumerate() {
         let seq = seq as u16;
-        assert_eq!(
-            read_back::<Request>(&frame_of(seq, &r)),
-            Ok(Envelope { seq, body: r })
-        );
+        assert_eq!(read_back::<Request>(&frame_of(seq, &r)), Ok(Envelope { seq, body: r }));
     }
     let outcome = RunOutcome {
         latency: Cycles(123_456_789),

@@ -82,14 +82,10 @@ impl ConvGeometry {
             return Err(XbarError::BadGeometry(name));
         }
         if self.pad.0 >= self.kernel.0 || self.pad.1 >= self.kernel.1 {
-            return Err(XbarError::BadGeometry(
-                "padding must be smaller than the kernel",
-            ));
+            return Err(XbarError::BadGeometry("padding must be smaller than the kernel"));
         }
         if self.out_h() == 0 || self.out_w() == 0 {
-            return Err(XbarError::BadGeometry(
-                "kernel larger than the padded input",
-            ));
+            return Err(XbarError::BadGeometry("kernel larger than the padded input"));
         }
         Ok(())
     }
@@ -106,11 +102,7 @@ pub struct QuantizedLayer<'a> {
 
 impl<'a> QuantizedLayer<'a> {
     /// Validates that geometry, weights (`c_out` columns of `rows()` weights) and bias agree.
-    pub fn new(
-        geometry: ConvGeometry,
-        weights: WeightMatrix<'a>,
-        bias: &'a [i32],
-    ) -> Result<Self, XbarError> {
+    pub fn new(geometry: ConvGeometry, weights: WeightMatrix<'a>, bias: &'a [i32]) -> Result<Self, XbarError> {
         geometry.validate()?;
         if weights.rows() != geometry.rows() {
             return Err(XbarError::LengthMismatch {
@@ -194,9 +186,7 @@ impl<'a> QuantizedLayer<'a> {
                 let position = oy * out_w + ox;
                 let bias = self.bias;
                 stats.merge(mvm(arch, &self.weights, patch, a_bits, |c, v| {
-                    if let (Some(slot), Some(&b)) =
-                        (out.get_mut(c * positions + position), bias.get(c))
-                    {
+                    if let (Some(slot), Some(&b)) = (out.get_mut(c * positions + position), bias.get(c)) {
                         *slot = v + i64::from(b);
                     }
                 })?);
@@ -212,18 +202,11 @@ impl<'a> QuantizedLayer<'a> {
         let mut slots = patch.iter_mut();
         for c in 0..g.c_in {
             for ky in 0..kh {
-                let iy = (oy * g.stride.0 + ky)
-                    .checked_sub(g.pad.0)
-                    .filter(|&y| y < g.in_h);
+                let iy = (oy * g.stride.0 + ky).checked_sub(g.pad.0).filter(|&y| y < g.in_h);
                 for kx in 0..kw {
-                    let ix = (ox * g.stride.1 + kx)
-                        .checked_sub(g.pad.1)
-                        .filter(|&x| x < g.in_w);
+                    let ix = (ox * g.stride.1 + kx).checked_sub(g.pad.1).filter(|&x| x < g.in_w);
                     let value = match (iy, ix) {
-                        (Some(y), Some(x)) => input
-                            .get((c * g.in_h + y) * g.in_w + x)
-                            .copied()
-                            .unwrap_or(0),
+                        (Some(y), Some(x)) => input.get((c * g.in_h + y) * g.in_w + x).copied().unwrap_or(0),
                         _ => 0,
                     };
                     if let Some(slot) = slots.next() {

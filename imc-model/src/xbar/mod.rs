@@ -78,13 +78,12 @@ impl fmt::Display for XbarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             XbarError::UnsupportedBits { what, bits } => {
-                write!(f, "{what} = {bits} is not supported by the functional model (1..={MAX_FUNCTIONAL_BITS})")
+                write!(
+                    f,
+                    "{what} = {bits} is not supported by the functional model (1..={MAX_FUNCTIONAL_BITS})"
+                )
             }
-            XbarError::LengthMismatch {
-                what,
-                expected,
-                got,
-            } => {
+            XbarError::LengthMismatch { what, expected, got } => {
                 write!(f, "{what} has {got} elements, the shape needs {expected}")
             }
             XbarError::WeightOutOfRange { index } => {
@@ -114,9 +113,6 @@ pub(crate) fn functional_bits(what: &'static str, bits: crate::Bits) -> Result<u
     if bits.get() <= MAX_FUNCTIONAL_BITS {
         Ok(u32::from(bits.get()))
     } else {
-        Err(XbarError::UnsupportedBits {
-            what,
-            bits: bits.get(),
-        })
+        Err(XbarError::UnsupportedBits { what, bits: bits.get() })
     }
 }

@@ -22,12 +22,7 @@ pub struct WeightMatrix<'a> {
 
 impl<'a> WeightMatrix<'a> {
     /// Validates the length and the symmetric range of every weight.
-    pub fn new(
-        weights: &'a [i8],
-        rows: usize,
-        cols: usize,
-        w_bits: Bits,
-    ) -> Result<Self, XbarError> {
+    pub fn new(weights: &'a [i8], rows: usize, cols: usize, w_bits: Bits) -> Result<Self, XbarError> {
         let bits = functional_bits("w_bits", w_bits)?;
         let expected = rows
             .checked_mul(cols)
@@ -64,9 +59,7 @@ impl<'a> WeightMatrix<'a> {
     }
     /// The weights of output column `col` (empty past the last column).
     pub fn column(&self, col: usize) -> &'a [i8] {
-        self.weights
-            .get(col * self.rows..(col + 1) * self.rows)
-            .unwrap_or(&[])
+        self.weights.get(col * self.rows..(col + 1) * self.rows).unwrap_or(&[])
     }
 }
 

@@ -79,12 +79,7 @@ impl Requant {
 }
 
 /// Requantizes accumulators to unsigned `out_bits` activations (`out` as long as `acc`).
-pub fn requantize(
-    acc: &[i64],
-    requant: Requant,
-    out_bits: Bits,
-    out: &mut [u8],
-) -> Result<(), XbarError> {
+pub fn requantize(acc: &[i64], requant: Requant, out_bits: Bits, out: &mut [u8]) -> Result<(), XbarError> {
     let bits = functional_bits("out_bits", out_bits)?;
     if out.len() != acc.len() {
         return Err(XbarError::LengthMismatch {

@@ -26,14 +26,8 @@ fn bits(b: u8) -> Bits {
 /// Weights in the symmetric range and activations in `0..2^a`, from raw random bytes.
 fn fit(raw_w: &[i8], raw_x: &[u8], w_bits: u8, a_bits: u8) -> (Vec<i8>, Vec<u8>) {
     let wmax = (1i16 << (w_bits - 1)) - 1;
-    let w = raw_w
-        .iter()
-        .map(|&v| (i16::from(v) % (wmax + 1)) as i8)
-        .collect();
-    let x = raw_x
-        .iter()
-        .map(|&v| (u16::from(v) % (1 << a_bits)) as u8)
-        .collect();
+    let w = raw_w.iter().map(|&v| (i16::from(v) % (wmax + 1)) as i8).collect();
+    let x = raw_x.iter().map(|&v| (u16::from(v) % (1 << a_bits)) as u8).collect();
     (w, x)
 }
 
@@ -132,10 +126,7 @@ fn adc_error(rows: usize, (w_lo, w_hi): (i16, i16), (a_lo, a_hi): (u16, u16)) ->
             ref2 += exact * exact;
         }
     }
-    (
-        (err2 / ref2).sqrt(),
-        stats.clipped as f64 / stats.reads as f64,
-    )
+    ((err2 / ref2).sqrt(), stats.clipped as f64 / stats.reads as f64)
 }
 
 #[test]
@@ -157,10 +148,7 @@ fn eight_bit_adc_error_is_measured_and_bounded() {
     // data is exact; in the skewed case only ~3% of reads clip, but they are the
     // most-significant (input MSB x weight MSB-slice) reads, so the result loses ~45%.
     assert!(sym_clip < 1e-3 && sym_err < 1e-3);
-    assert!(
-        pos_clip > 0.01 && pos_clip < 0.1,
-        "the skewed case must clip"
-    );
+    assert!(pos_clip > 0.01 && pos_clip < 0.1, "the skewed case must clip");
     assert!(pos_err > 0.2 && pos_err < 0.7);
     // With a lossless (9-bit) ADC the same data has no error at all.
     let wide = arch(128, 2, 1, None);
