@@ -208,26 +208,13 @@ pub fn totals(arch: &ArchConfig, costs: &[LayerCost], replication: &[u64]) -> Re
 mod tests {
     use super::*;
     use crate::arch::ArchParams;
-    use crate::layer::{LayerDims, LayerKind};
 
     fn bits(b: u8) -> Bits {
         Bits::new(b).unwrap()
     }
 
     fn conv(c_in: u32, c_out: u32, k: u32, g: u32, out: u32) -> LayerShape {
-        LayerShape::new(LayerDims {
-            kind: LayerKind::Conv,
-            c_in,
-            c_out,
-            kernel_h: k,
-            kernel_w: k,
-            groups: g,
-            in_h: out,
-            in_w: out,
-            out_h: out,
-            out_w: out,
-        })
-        .unwrap()
+        LayerShape::new(crate::layer::test_shapes::conv(c_in, c_out, k, g, out)).unwrap()
     }
 
     #[test]

@@ -219,10 +219,12 @@ impl From<LayerShape> for LayerDims {
     }
 }
 
+/// Shapes for tests across the crate.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_shapes {
     use super::*;
 
+    /// A square convolution whose input and output maps are both `out` a side.
     pub(crate) fn conv(c_in: u32, c_out: u32, k: u32, g: u32, out: u32) -> LayerDims {
         LayerDims {
             kind: LayerKind::Conv,
@@ -237,6 +239,12 @@ mod tests {
             out_w: out,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_shapes::conv;
+    use super::*;
 
     #[test]
     fn rows_cols_positions() {

@@ -82,17 +82,28 @@ pub fn test() -> Result<(), String> {
             cargo().args(["build", "-p", "imc-model", "--target", target]),
         )?;
     }
+    // Shared with `lrmp run`, which builds the QEMU board into the same folder.
+    let target_dir = root().join("target");
     for (board, target) in BOARDS {
         let dir = root().join("boards").join(board);
         step(
             &format!("board {board} ({target})"),
-            cargo()
-                .current_dir(&dir)
-                .args(["build", "--profile", "firmware", "--target", target]),
+            cargo().current_dir(&dir).env("CARGO_TARGET_DIR", &target_dir).args([
+                "build",
+                "--profile",
+                "firmware",
+                "--target",
+                target,
+            ]),
+        )?;
+        let elf = target_dir.join(target).join("firmware").join(format!("board-{board}"));
+        step(
+            &format!("size of {board} (flash = text + data, static RAM = data + bss)"),
+            Command::new("arm-none-eabi-size").arg(&elf),
         )?;
         step(
             &format!("clippy board {board}"),
-            cargo().current_dir(&dir).args([
+            cargo().current_dir(&dir).env("CARGO_TARGET_DIR", &target_dir).args([
                 "clippy",
                 "--profile",
                 "firmware",
