@@ -63,7 +63,10 @@ fn resnet50_plan() -> ValidPlan {
         .map(|(i, l)| (1 + (i as u64 * 7) % 23).min(l.shape.positions()))
         .collect();
     let file = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication).unwrap();
-    let path = std::env::temp_dir().join(format!("lrmp-firmware-link-{}.plan", std::process::id()));
+    // Tests run in parallel threads of one process: each call gets its own file.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("lrmp-firmware-link-{}-{call}.plan", std::process::id()));
     plan_file::write(&file, &path).unwrap();
     let back = plan_file::read(&path).unwrap();
     let _ = std::fs::remove_file(&path);

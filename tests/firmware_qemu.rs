@@ -51,7 +51,7 @@ fn resnet50_on_qemu_matches_the_model() {
         .validate()
         .unwrap();
 
-    let elf = link::board::build_qemu_firmware().expect("the QEMU firmware builds");
+    let elf = link::board::build_qemu_firmware(false).expect("the QEMU firmware builds");
     let qemu = link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(500)).unwrap();
     let mut client = Client::new(&qemu.stream);
     let caps = client.hello().unwrap();

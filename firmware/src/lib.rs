@@ -5,7 +5,9 @@
 //! the link (any `embedded-io` `Read + Write`) and a [`CycleCounter`].
 //!
 //! [`Session`] is the state machine: `Hello` -> capabilities; `PlanBegin`, `PlanChunk`s,
-//! `PlanCommit` -> a validated plan replaces the installed one; `Run` -> results.
+//! `PlanCommit` -> a validated plan replaces the installed one; `Run` -> results;
+//! `NetBegin`, `NetLayer`s, `NetWeights`, `NetBiases`, `NetCommit` -> a quantized network
+//! for functional runs; `Classify` -> the class and logits digest of one sample.
 //!
 //! ## Invariants
 //! - Bytes from the link become a validated [`imc_model::runtime::Plan`] only through
@@ -13,7 +15,8 @@
 //!   reply and leaves the installed plan untouched.
 //! - A repeated sequence number (the host retransmitting after a lost reply) gets the cached
 //!   reply; the request is not applied twice.
-//! - No allocation; fixed RAM: two plans (installed and upload) and two frame buffers.
+//! - No allocation; fixed RAM: two plans (installed and upload), two frame buffers and the
+//!   functional network store with its scratch buffers.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

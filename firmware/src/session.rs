@@ -1,7 +1,11 @@
 //! The controller's session: frames in, plan installed, runs measured, frames out.
 
 use embedded_io::{Read, Write};
+#[cfg(feature = "functional")]
+use imc_model::runtime::net::{NetError, NetScratch, NetStore, NET_MAX_WEIGHTS};
 use imc_model::runtime::{self, EventDigest, Mode, Plan, PlanBuilder, PlanError, MAX_INFERENCES, MAX_LAYERS};
+#[cfg(feature = "functional")]
+use imc_model::wire::Classification;
 use imc_model::wire::{
     self, Capabilities, CounterKind, Envelope, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, WireError,
     CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
@@ -30,6 +34,12 @@ pub struct Session {
     board: &'static str,
     installed: Option<Plan>,
     upload: Option<PlanBuilder>,
+    /// The functional network (weights and biases, about 41 KiB).
+    #[cfg(feature = "functional")]
+    net: NetStore,
+    /// Buffers of a functional forward pass (about 10 KiB).
+    #[cfg(feature = "functional")]
+    net_scratch: NetScratch,
     last_seq: Option<u16>,
     last_reply: [u8; MAX_FRAME],
     last_len: usize,
@@ -44,6 +54,10 @@ impl Session {
             board,
             installed: None,
             upload: None,
+            #[cfg(feature = "functional")]
+            net: NetStore::new(),
+            #[cfg(feature = "functional")]
+            net_scratch: NetScratch::new(),
             last_seq: None,
             last_reply: [0; MAX_FRAME],
             last_len: 0,
@@ -142,6 +156,47 @@ impl Session {
                 }
             },
             Request::Run { mode, inferences } => self.run(mode, inferences, counter),
+            #[cfg(feature = "functional")]
+            Request::NetBegin { .. }
+            | Request::NetLayer(_)
+            | Request::NetWeights { .. }
+            | Request::NetBiases { .. }
+            | Request::NetCommit
+            | Request::Classify { .. } => self.functional(request, counter),
+            // Built without the functional store: its capacity is 0 in the capabilities,
+            // so a host never sends these; a stray one is out of sequence.
+            #[cfg(not(feature = "functional"))]
+            Request::NetBegin { .. }
+            | Request::NetLayer(_)
+            | Request::NetWeights { .. }
+            | Request::NetBiases { .. }
+            | Request::NetCommit
+            | Request::Classify { .. } => Reply::Error(ErrorCode::Sequence),
+        }
+    }
+
+    #[cfg(feature = "functional")]
+    fn functional<C: CycleCounter>(&mut self, request: Request, counter: &mut C) -> Reply {
+        match request {
+            Request::NetBegin { arch, layers } => net_reply(self.net.begin(arch, layers)),
+            Request::NetLayer(layer) => net_reply(self.net.push_layer(layer)),
+            Request::NetWeights { offset, data } => net_reply(self.net.push_weights(offset, &data)),
+            Request::NetBiases { offset, data } => net_reply(self.net.push_biases(offset, &data)),
+            Request::NetCommit => net_reply(self.net.commit()),
+            Request::Classify { input } => {
+                let before = counter.now();
+                let result = self.net.classify(&input, &mut self.net_scratch);
+                let controller_cost = counter.now().wrapping_sub(before);
+                match result {
+                    Ok((class, logits_digest)) => Reply::Classified(Classification {
+                        class,
+                        logits_digest,
+                        controller_cost,
+                    }),
+                    Err(e) => Reply::Error(ErrorCode::Net(e)),
+                }
+            }
+            _ => Reply::Error(ErrorCode::Sequence),
         }
     }
 
@@ -164,6 +219,10 @@ impl Session {
             max_frame: MAX_FRAME as u16,
             max_inferences: MAX_INFERENCES,
             counter: C::KIND,
+            #[cfg(feature = "functional")]
+            net_max_weights: NET_MAX_WEIGHTS as u32,
+            #[cfg(not(feature = "functional"))]
+            net_max_weights: 0,
         }
     }
 
@@ -193,6 +252,14 @@ impl Session {
             }
             Err(e) => Reply::Error(ErrorCode::Run(e)),
         }
+    }
+}
+
+#[cfg(feature = "functional")]
+fn net_reply(result: Result<(), NetError>) -> Reply {
+    match result {
+        Ok(()) => Reply::Ack,
+        Err(e) => Reply::Error(ErrorCode::Net(e)),
     }
 }
 

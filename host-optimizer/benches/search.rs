@@ -16,18 +16,27 @@ use imc_model::ArchConfig;
 
 fn problem(name: &str, goal: Goal) -> (network::Network, SearchProblem) {
     let net = network::load(name).expect("built-in network");
-    let spec = ProblemSpec { goal, ..ProblemSpec::default() };
+    let spec = ProblemSpec {
+        goal,
+        ..ProblemSpec::default()
+    };
     let p = SearchProblem::new(ArchConfig::isaac(), &net, &spec).expect("valid problem");
     (net, p)
 }
 
 fn rl(c: &mut Criterion) {
     let mut group = c.benchmark_group("search");
-    group.sample_size(10).measurement_time(Duration::from_secs(60)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(60))
+        .warm_up_time(Duration::from_secs(1));
     let (net, p) = problem("resnet50", Goal::Latency);
     group.bench_function("rl_300_resnet50_proxy", |b| {
         b.iter(|| {
-            let rl = RlConfig { episodes: 300, ..RlConfig::default() };
+            let rl = RlConfig {
+                episodes: 300,
+                ..RlConfig::default()
+            };
             run_with_project_tools(&net, &p, &OracleSpec::Proxy, Method::Rl, rl, None, &mut |_| {}).expect("search")
         })
     });

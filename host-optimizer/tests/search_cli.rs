@@ -3,12 +3,24 @@
 use std::process::Command;
 
 fn lrmp(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lrmp")).args(args).output().expect("lrmp runs")
+    Command::new(env!("CARGO_BIN_EXE_lrmp"))
+        .args(args)
+        .output()
+        .expect("lrmp runs")
 }
 
 #[test]
 fn milp_search_prints_the_report_with_accuracy_drop() {
-    let out = lrmp(&["search", "--network", "resnet18", "--method", "milp", "--accuracy", "proxy", "--json"]);
+    let out = lrmp(&[
+        "search",
+        "--network",
+        "resnet18",
+        "--method",
+        "milp",
+        "--accuracy",
+        "proxy",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let drop = v["result"]["accuracy_drop"].as_f64().expect("accuracy_drop");
@@ -17,7 +29,10 @@ fn milp_search_prints_the_report_with_accuracy_drop() {
     assert!(v["result"]["area_xbars"].as_u64().unwrap() <= v["budget_xbars"].as_u64().unwrap());
     assert_eq!(v["search"]["method"], "milp");
     let layers = v["layers"].as_array().unwrap();
-    assert_eq!((layers[0]["w_bits"].as_u64(), layers[0]["a_bits"].as_u64()), (Some(8), Some(8)));
+    assert_eq!(
+        (layers[0]["w_bits"].as_u64(), layers[0]["a_bits"].as_u64()),
+        (Some(8), Some(8))
+    );
 }
 
 #[test]
@@ -52,10 +67,15 @@ fn rl_search_is_reproducible_and_writes_a_plan() {
     let a = run(plan.to_str().unwrap());
     let b = run(dir.join("b.plan").to_str().unwrap());
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
-    let (va, vb): (serde_json::Value, serde_json::Value) =
-        (serde_json::from_slice(&a.stdout).unwrap(), serde_json::from_slice(&b.stdout).unwrap());
+    let (va, vb): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&a.stdout).unwrap(),
+        serde_json::from_slice(&b.stdout).unwrap(),
+    );
     assert_eq!(va["layers"], vb["layers"]);
-    assert_eq!(std::fs::read(&plan).unwrap(), std::fs::read(dir.join("b.plan")).unwrap());
+    assert_eq!(
+        std::fs::read(&plan).unwrap(),
+        std::fs::read(dir.join("b.plan")).unwrap()
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -65,9 +85,22 @@ fn bad_input_exits_with_code_2() {
         &["search", "--network", "nope"][..],
         &["search", "--network", "resnet18", "--method", "annealing"][..],
         &["search", "--network", "resnet18", "--max-drop", "-1"][..],
-        &["search", "--network", "resnet18", "--method", "milp", "--accuracy", "external:false"][..],
+        &[
+            "search",
+            "--network",
+            "resnet18",
+            "--method",
+            "milp",
+            "--accuracy",
+            "external:false",
+        ][..],
     ] {
         let out = lrmp(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

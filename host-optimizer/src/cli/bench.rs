@@ -14,13 +14,17 @@ use super::CliResult;
 #[derive(Args)]
 pub struct BenchArgs {
     /// Networks (built-in names or files), comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "resnet18,resnet34,resnet50,vgg16,mobilenetv2,digits")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "resnet18,resnet34,resnet50,vgg16,mobilenetv2,digits"
+    )]
     networks: Vec<String>,
     /// Area factors, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "1.0,1.5,2.0", value_parser = super::common::area_factor)]
     area_factors: Vec<f64>,
     /// RL episodes per case (and random-search evaluations).
-    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     episodes: u64,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -44,7 +48,13 @@ pub fn run(args: BenchArgs) -> CliResult {
         max_drop: args.max_drop,
     };
     let cases = run_bench(&config, &mut |c| {
-        eprintln!("{} {} x{:.1}: RL gap to MILP {:?}", c.network, c.goal.as_str(), c.area_factor, c.rl_gap());
+        eprintln!(
+            "{} {} x{:.1}: RL gap to MILP {:?}",
+            c.network,
+            c.goal.as_str(),
+            c.area_factor,
+            c.rl_gap()
+        );
     })
     .map_err(classify)?;
     write_results(&args.out, &cases, &config).map_err(classify)?;

@@ -107,6 +107,9 @@ struct SearchInfo {
     evaluations: usize,
     seconds: f64,
     gain: f64,
+    /// MILP only: CBC proved optimality within its time limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proven_optimal: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -127,7 +130,10 @@ pub fn run(args: SearchArgs) -> CliResult {
         max_drop: args.max_drop,
     };
     let problem = SearchProblem::new(arch.config, &network, &spec).map_err(classify)?;
-    let oracle = args.accuracy.clone().unwrap_or_else(|| OracleSpec::default_for(&network));
+    let oracle = args
+        .accuracy
+        .clone()
+        .unwrap_or_else(|| OracleSpec::default_for(&network));
     let episodes = usize::try_from(args.episodes).bad_input()?;
     let bar = if std::io::stderr().is_terminal()
         && matches!(args.method, Method::Rl | Method::Random | Method::PrecisionOnly)
@@ -147,7 +153,11 @@ pub fn run(args: SearchArgs) -> CliResult {
             r.best_gain, r.best_drop, r.gain, r.drop
         ));
     };
-    let rl = RlConfig { episodes, seed: args.seed, ..RlConfig::default() };
+    let rl = RlConfig {
+        episodes,
+        seed: args.seed,
+        ..RlConfig::default()
+    };
     let result = run_with_project_tools(&network, &problem, &oracle, args.method, rl, None, &mut on_episode)
         .map_err(classify)?;
     bar.finish_and_clear();
@@ -185,9 +195,13 @@ pub fn run(args: SearchArgs) -> CliResult {
         evaluations: result.evaluations,
         seconds: result.seconds,
         gain: result.gain,
+        proven_optimal: result.proven_optimal,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&SearchReport { plan, search: info }).internal()?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&SearchReport { plan, search: info }).internal()?
+        );
     } else {
         print!("{}", plan.to_table());
         println!(
@@ -199,8 +213,15 @@ pub fn run(args: SearchArgs) -> CliResult {
             info.gain,
             result.drop,
             args.max_drop,
-            if result.feasible { "" } else { " - NOT within the accuracy budget" }
+            if result.feasible {
+                ""
+            } else {
+                " - NOT within the accuracy budget"
+            }
         );
+        if result.proven_optimal == Some(false) {
+            println!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum");
+        }
     }
     Ok(())
 }

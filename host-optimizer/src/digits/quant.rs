@@ -125,6 +125,28 @@ impl QuantizedDigits {
         Ok(QuantizedDigits { layers })
     }
 
+    /// The first layer's input activation codes of an image (what [`Self::classify`] feeds
+    /// its first crossbar layer).
+    pub fn input_codes<'a>(&self, pixels: &'a [u8; PIXELS]) -> impl Iterator<Item = u8> + 'a {
+        let first_bits = self.layers.first().map_or(8, |l| l.precision.a_bits.get());
+        // Pixel p in 0..=16 to code round(p / 16 * (2^b - 1)), integer half-up.
+        let codes = u32::from(max_code(first_bits) as u16);
+        pixels
+            .iter()
+            .map(move |&p| ((u32::from(p) * codes * 2 + u32::from(PIXEL_MAX)) / (2 * u32::from(PIXEL_MAX))) as u8)
+    }
+
+    /// The quantized tensors of every layer, in execution order (for shipping the network to
+    /// a controller that runs the same forward pass).
+    pub fn layer_tensors(&self) -> impl Iterator<Item = LayerTensors<'_>> {
+        self.layers.iter().map(|l| LayerTensors {
+            weights: &l.weights,
+            bias: &l.bias,
+            precision: l.precision,
+            requant: l.requant,
+        })
+    }
+
     /// Classifies one image through the crossbar model; returns the class and ADC activity.
     pub fn classify(
         &self,
@@ -132,15 +154,8 @@ impl QuantizedDigits {
         pixels: &[u8; PIXELS],
         s: &mut Scratch,
     ) -> Result<(usize, AdcStats), QuantError> {
-        let first_bits = self.layers.first().map_or(8, |l| l.precision.a_bits.get());
-        // Pixel p in 0..=16 to code round(p / 16 * (2^b - 1)), integer half-up.
-        let codes = u32::from(max_code(first_bits) as u16);
         s.act.clear();
-        s.act.extend(
-            pixels
-                .iter()
-                .map(|&p| ((u32::from(p) * codes * 2 + u32::from(PIXEL_MAX)) / (2 * u32::from(PIXEL_MAX))) as u8),
-        );
+        s.act.extend(self.input_codes(pixels));
         let mut stats = AdcStats::default();
         for (spec, q) in LAYERS.iter().zip(&self.layers) {
             let xbar = |error| QuantError::Xbar {
@@ -166,12 +181,32 @@ impl QuantizedDigits {
     }
 }
 
+/// One quantized layer as [`QuantizedDigits::classify`] runs it.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerTensors<'a> {
+    /// Weights, `c_out` columns of `rows` (the crossbar model's layout).
+    pub weights: &'a [i8],
+    /// Bias in accumulator units.
+    pub bias: &'a [i32],
+    /// The layer's `(b_w, b_a)`.
+    pub precision: Precision,
+    /// Requantization to the next layer and its precision; `None` for the last layer.
+    pub requant: Option<(Requant, Precision)>,
+}
+
 /// Reusable buffers of the forward pass.
 #[derive(Default)]
 pub struct Scratch {
     act: Vec<u8>,
     acc: Vec<i64>,
     patch: Vec<u8>,
+}
+
+impl Scratch {
+    /// The last layer's accumulators of the latest [`QuantizedDigits::classify`] call.
+    pub fn logits(&self) -> &[i64] {
+        &self.acc
+    }
 }
 
 /// Accuracy of a quantized network on a set of samples.

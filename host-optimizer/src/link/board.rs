@@ -49,15 +49,20 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Builds the QEMU firmware with the `firmware` profile (a no-op when up to date) and
-/// returns the ELF. `LRMP_FIRMWARE_ELF` names a prebuilt ELF instead.
-pub fn build_qemu_firmware() -> Result<PathBuf, QemuError> {
+/// returns the ELF; `functional` adds the digits store (`--features functional`, built
+/// into its own target folder so the two variants never overwrite each other).
+/// `LRMP_FIRMWARE_ELF` names a prebuilt ELF instead.
+pub fn build_qemu_firmware(functional: bool) -> Result<PathBuf, QemuError> {
     if let Some(elf) = std::env::var_os("LRMP_FIRMWARE_ELF") {
         return Ok(PathBuf::from(elf));
     }
     let root = repo_root();
     let dir = root.join(QEMU_BOARD_DIR);
     // The board is a workspace of its own; share the root's target directory with it.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let mut target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    if functional {
+        target_dir.push("functional-firmware");
+    }
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&dir)
         .args([
@@ -68,6 +73,11 @@ pub fn build_qemu_firmware() -> Result<PathBuf, QemuError> {
             QEMU_TARGET,
             "--message-format=json",
         ])
+        .args(if functional {
+            &["--features", "functional"][..]
+        } else {
+            &[]
+        })
         .arg("--target-dir")
         .arg(&target_dir)
         .stderr(Stdio::inherit())

@@ -8,8 +8,10 @@
 //! capabilities before any of it is sent.
 
 pub mod board;
+pub mod functional;
 
 pub use board::{connect_qemu, open_serial, QemuBoard, QemuError};
+pub use functional::{check_digits, digits_net, FunctionalCheck, FunctionalError, FunctionalNet};
 
 use std::fmt;
 use std::io::{self, Read, Write};

@@ -78,7 +78,9 @@ pub struct OracleAdapter<'a>(pub &'a mut dyn AccuracyOracle);
 
 impl DropOracle for OracleAdapter<'_> {
     fn drop(&mut self, precisions: &[Precision]) -> Result<f64, SearchError> {
-        self.0.accuracy_drop(precisions).map_err(|e| SearchError::Accuracy(e.to_string()))
+        self.0
+            .accuracy_drop(precisions)
+            .map_err(|e| SearchError::Accuracy(e.to_string()))
     }
 }
 
@@ -102,7 +104,10 @@ pub fn run_with_project_tools(
     let accuracy_error = |e: accuracy::AccuracyError| SearchError::Accuracy(e.to_string());
     let mut built = accuracy::build(oracle, network, &problem.arch).map_err(accuracy_error)?;
     let proxy = match oracle {
-        OracleSpec::Proxy => Some(ProxyOracle::new(network, &ProxyConstants::committed().map_err(accuracy_error)?)),
+        OracleSpec::Proxy => Some(ProxyOracle::new(
+            network,
+            &ProxyConstants::committed().map_err(accuracy_error)?,
+        )),
         _ => None,
     };
     let mut replicator = ExactReplicator::new(problem.arch);
@@ -113,7 +118,7 @@ pub fn run_with_project_tools(
         layer_drops: proxy.as_ref().map(|p| p as &dyn LayerDrops),
         rl,
         precisions,
-        milp_time_limit: Duration::from_secs(60),
+        milp_time_limit: Duration::from_secs(20),
     };
     run_method(problem, method, &mut tools, on_episode)
 }

@@ -118,7 +118,11 @@ impl Ddpg {
         let critic = Mlp::new(&[state_dim + ACTION_DIM, h, h, 1], Head::Linear, rng, &device)?;
         let actor_target = actor.duplicate()?;
         let critic_target = critic.duplicate()?;
-        let adam = |lr| ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() };
+        let adam = |lr| ParamsAdamW {
+            lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        };
         let actor_opt = AdamW::new(actor.vars(), adam(config.actor_lr)).map_err(tensor_error)?;
         let critic_opt = AdamW::new(critic.vars(), adam(config.critic_lr)).map_err(tensor_error)?;
         Ok(Ddpg {
@@ -176,19 +180,31 @@ impl Ddpg {
             s2.extend_from_slice(&t.next_state);
             live.push(if t.done { 0.0f32 } else { self.config.gamma as f32 });
         }
-        let (s, a, s2) = (matrix(s, n, sd, dev)?, matrix(a, n, ACTION_DIM, dev)?, matrix(s2, n, sd, dev)?);
+        let (s, a, s2) = (
+            matrix(s, n, sd, dev)?,
+            matrix(a, n, ACTION_DIM, dev)?,
+            matrix(s2, n, sd, dev)?,
+        );
         let (r, live) = (matrix(r, n, 1, dev)?, matrix(live, n, 1, dev)?);
         // Critic: y = r + gamma * (1 - done) * Q'(s', mu'(s')).
         let a2 = self.actor_target.forward(&s2)?;
-        let q2 = self.critic_target.forward(&Tensor::cat(&[&s2, &a2], 1).map_err(tensor_error)?)?;
+        let q2 = self
+            .critic_target
+            .forward(&Tensor::cat(&[&s2, &a2], 1).map_err(tensor_error)?)?;
         let y = (r + (q2 * live).map_err(tensor_error)?).map_err(tensor_error)?.detach();
         let q = self.critic.forward(&Tensor::cat(&[&s, &a], 1).map_err(tensor_error)?)?;
-        let critic_loss =
-            (q - y).map_err(tensor_error)?.sqr().map_err(tensor_error)?.mean_all().map_err(tensor_error)?;
+        let critic_loss = (q - y)
+            .map_err(tensor_error)?
+            .sqr()
+            .map_err(tensor_error)?
+            .mean_all()
+            .map_err(tensor_error)?;
         self.critic_opt.backward_step(&critic_loss).map_err(tensor_error)?;
         // Actor: maximise Q(s, mu(s)); only the actor's variables are stepped.
         let mu = self.actor.forward(&s)?;
-        let q_mu = self.critic.forward(&Tensor::cat(&[&s, &mu], 1).map_err(tensor_error)?)?;
+        let q_mu = self
+            .critic
+            .forward(&Tensor::cat(&[&s, &mu], 1).map_err(tensor_error)?)?;
         let actor_loss = q_mu.mean_all().map_err(tensor_error)?.neg().map_err(tensor_error)?;
         self.actor_opt.backward_step(&actor_loss).map_err(tensor_error)?;
         self.actor_target.soft_update(&self.actor, self.config.tau)?;
@@ -218,12 +234,22 @@ mod tests {
     fn actor_learns_the_rewarded_action_of_a_bandit() {
         // One state; reward = -(a0 - 0.8)^2 - (a1 - 0.2)^2. The actor must move toward (0.8, 0.2).
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let config = DdpgConfig { gamma: 0.0, batch: 32, ..DdpgConfig::default() };
+        let config = DdpgConfig {
+            gamma: 0.0,
+            batch: 32,
+            ..DdpgConfig::default()
+        };
         let mut agent = Ddpg::new(1, config, &mut rng).unwrap();
         for _ in 0..600 {
             let a = [rng.random::<f32>(), rng.random::<f32>()];
             let reward = -(a[0] - 0.8).powi(2) - (a[1] - 0.2).powi(2);
-            agent.remember(Transition { state: vec![1.0], action: a, reward, next_state: vec![1.0], done: true });
+            agent.remember(Transition {
+                state: vec![1.0],
+                action: a,
+                reward,
+                next_state: vec![1.0],
+                done: true,
+            });
         }
         for _ in 0..800 {
             agent.update(&mut rng).unwrap();

@@ -35,10 +35,12 @@ pub struct BenchConfig {
 impl Default for BenchConfig {
     fn default() -> Self {
         BenchConfig {
-            networks: ["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"].map(String::from).to_vec(),
+            networks: ["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"]
+                .map(String::from)
+                .to_vec(),
             area_factors: vec![1.0, 1.5, 2.0],
             goals: vec![Goal::Latency, Goal::Throughput],
-            episodes: 150,
+            episodes: 200,
             seed: 0,
             max_drop: 1.0,
         }
@@ -93,16 +95,42 @@ pub fn run_case(
     goal: Goal,
     config: &BenchConfig,
 ) -> Result<BenchCase, SearchError> {
-    let spec = ProblemSpec { area_factor, goal, max_drop: config.max_drop, ..ProblemSpec::default() };
+    let spec = ProblemSpec {
+        area_factor,
+        goal,
+        max_drop: config.max_drop,
+        ..ProblemSpec::default()
+    };
     let problem = SearchProblem::new(arch, network, &spec)?;
-    let rl = RlConfig { episodes: config.episodes, seed: config.seed, ..RlConfig::default() };
+    let rl = RlConfig {
+        episodes: config.episodes,
+        seed: config.seed,
+        ..RlConfig::default()
+    };
     let mut results: Vec<MethodResult> = Vec::new();
     for method in METHODS {
-        let reuse = results.iter().find(|r| r.method == Method::Rl).map(|r| r.precisions.clone());
-        let r = run_with_project_tools(network, &problem, &OracleSpec::Proxy, method, rl.clone(), reuse, &mut |_| {})?;
+        let reuse = results
+            .iter()
+            .find(|r| r.method == Method::Rl)
+            .map(|r| r.precisions.clone());
+        let r = run_with_project_tools(
+            network,
+            &problem,
+            &OracleSpec::Proxy,
+            method,
+            rl.clone(),
+            reuse,
+            &mut |_| {},
+        )?;
         results.push(r);
     }
-    Ok(BenchCase { network: network.name.clone(), area_factor, goal, results, problem })
+    Ok(BenchCase {
+        network: network.name.clone(),
+        area_factor,
+        goal,
+        results,
+        problem,
+    })
 }
 
 /// Runs the whole grid; `progress` hears about each case.
@@ -137,28 +165,40 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
         s,
         "Gain over the 8/8 unreplicated baseline at the same area factor (isaac preset, proxy accuracy, \
          max drop {} points, {} RL episodes = random-search evaluations, seed {}). Parenthesised: over the \
-         accuracy budget.\n",
+         accuracy budget. Gaps are `1 - gain / gain_MILP` (negative: better than the MILP's answer).\n",
         config.max_drop, config.episodes, config.seed
     );
     let mut header = String::from("| network | goal | area | ");
     for m in METHODS {
         let _ = write!(header, "{m} | ");
     }
-    header.push_str("RL drop | RL gap to MILP | RL s |");
+    header.push_str("RL drop | RL gap to MILP | random gap to MILP | RL s | MILP s | MILP proven |");
     let _ = writeln!(s, "{header}");
-    let _ = writeln!(s, "|{}", "---|".repeat(METHODS.len() + 6));
+    let _ = writeln!(s, "|{}", "---|".repeat(METHODS.len() + 9));
     for c in cases {
         let _ = write!(s, "| {} | {} | {:.1} | ", c.network, c.goal.as_str(), c.area_factor);
         for m in METHODS {
             let _ = write!(s, "{} | ", cell(c.get(m)));
         }
         let rl = c.get(Method::Rl);
+        let milp = c.get(Method::Milp);
+        let gap = |m: Method| match (c.get(m), milp) {
+            (Some(r), Some(best)) => format!("{:.1}%", 100.0 * (1.0 - r.gain / best.gain)),
+            _ => "-".into(),
+        };
         let _ = writeln!(
             s,
-            "{} | {} | {} |",
+            "{} | {} | {} | {} | {} | {} |",
             rl.map_or("-".into(), |r| format!("{:.3}", r.drop)),
-            c.rl_gap().map_or("-".into(), |g| format!("{:.1}%", 100.0 * g)),
+            gap(Method::Rl),
+            gap(Method::Random),
             rl.map_or("-".into(), |r| format!("{:.1}", r.seconds)),
+            milp.map_or("-".into(), |r| format!("{:.1}", r.seconds)),
+            match milp.and_then(|r| r.proven_optimal) {
+                Some(true) => "yes",
+                Some(false) => "NO (time limit: best found, not the optimum)",
+                None => "-",
+            },
         );
     }
     s
@@ -171,49 +211,96 @@ pub fn write_results(dir: &Path, cases: &[BenchCase], config: &BenchConfig) -> R
     std::fs::write(dir.join("table.md"), markdown(cases, config)).map_err(io)?;
     let first_latency = cases.iter().filter(|c| c.goal == Goal::Latency && c.area_factor == 1.0);
     for c in first_latency {
-        let (Some(rl), p) = (c.get(Method::Rl), &c.problem) else { continue };
+        let (Some(rl), p) = (c.get(Method::Rl), &c.problem) else {
+            continue;
+        };
         let costs = p.costs(&rl.precisions)?;
         let base = |f: &dyn Fn(usize) -> f64| (0..p.len()).map(|l| (l as f64, f(l))).collect::<Vec<_>>();
         let time = vec![
-            Series { label: "8/8, r = 1".into(), points: base(&|l| p.baseline_costs[l].time(1).get() as f64) },
+            Series {
+                label: "8/8, r = 1".into(),
+                points: base(&|l| p.baseline_costs[l].time(1).get() as f64),
+            },
             Series {
                 label: "LRMP (RL + ILP)".into(),
                 points: base(&|l| costs[l].time(rl.replication[l]).get() as f64),
             },
         ];
-        let chart =
-            |title: &'static str, y: &'static str| Chart { title, x_label: "layer", y_label: y, scatter: false };
-        write_svg(&dir.join(format!("{}-layer-time.svg", c.network)), &chart("per-layer time", "cycles"), &time)?;
+        let chart = |title: &'static str, y: &'static str| Chart {
+            title,
+            x_label: "layer",
+            y_label: y,
+            scatter: false,
+        };
+        write_svg(
+            &dir.join(format!("{}-layer-time.svg", c.network)),
+            &chart("per-layer time", "cycles"),
+            &time,
+        )?;
         let area = vec![
-            Series { label: "8/8, r = 1".into(), points: base(&|l| p.baseline_costs[l].xbars.get() as f64) },
+            Series {
+                label: "8/8, r = 1".into(),
+                points: base(&|l| p.baseline_costs[l].xbars.get() as f64),
+            },
             Series {
                 label: "LRMP (RL + ILP)".into(),
                 points: base(&|l| (costs[l].xbars.get() * rl.replication[l]) as f64),
             },
         ];
-        write_svg(&dir.join(format!("{}-layer-area.svg", c.network)), &chart("per-layer area", "crossbars"), &area)?;
-        let mut scatter =
-            vec![Series { label: "RL episodes".into(), points: rl.history.iter().map(|&(g, d)| (g, d)).collect() }];
+        write_svg(
+            &dir.join(format!("{}-layer-area.svg", c.network)),
+            &chart("per-layer area", "crossbars"),
+            &area,
+        )?;
+        let mut scatter = vec![Series {
+            label: "RL episodes".into(),
+            points: rl.history.iter().map(|&(g, d)| (g, d)).collect(),
+        }];
         if let Some(random) = c.get(Method::Random) {
-            scatter.push(Series { label: "random".into(), points: random.history.clone() });
+            scatter.push(Series {
+                label: "random".into(),
+                points: random.history.clone(),
+            });
         }
-        let chart =
-            Chart { title: "accuracy drop vs latency gain", x_label: "gain", y_label: "drop (points)", scatter: true };
-        write_svg(&dir.join(format!("{}-accuracy-vs-gain.svg", c.network)), &chart, &scatter)?;
+        let chart = Chart {
+            title: "accuracy drop vs latency gain",
+            x_label: "gain",
+            y_label: "drop (points)",
+            scatter: true,
+        };
+        write_svg(
+            &dir.join(format!("{}-accuracy-vs-gain.svg", c.network)),
+            &chart,
+            &scatter,
+        )?;
     }
     for goal in [Goal::Latency, Goal::Throughput] {
         let mut series = Vec::new();
-        for m in [Method::ReplicationOnly, Method::Uniform(6), Method::Random, Method::Rl, Method::Milp] {
+        for m in [
+            Method::ReplicationOnly,
+            Method::Uniform(6),
+            Method::Random,
+            Method::Rl,
+            Method::Milp,
+        ] {
             let points: Vec<(f64, f64)> = cases
                 .iter()
                 .filter(|c| c.goal == goal && c.area_factor == 1.0)
                 .enumerate()
                 .filter_map(|(i, c)| c.get(m).map(|r| (i as f64, r.gain)))
                 .collect();
-            series.push(Series { label: m.to_string(), points });
+            series.push(Series {
+                label: m.to_string(),
+                points,
+            });
         }
         let title = format!("{} gain per method (area factor 1.0; x = network index)", goal.as_str());
-        let chart = Chart { title: &title, x_label: "network", y_label: "gain", scatter: false };
+        let chart = Chart {
+            title: &title,
+            x_label: "network",
+            y_label: "gain",
+            scatter: false,
+        };
         if series.iter().any(|s| !s.points.is_empty()) {
             write_svg(&dir.join(format!("gain-{}.svg", goal.as_str())), &chart, &series)?;
         }

@@ -150,7 +150,10 @@ impl<'a> Evaluator<'a> {
             Some(replication) => {
                 let t = totals(&p.arch, &costs, &replication)?;
                 if t.area > p.budget {
-                    return Err(SearchError::Replication(format!("area {} exceeds the budget {}", t.area, p.budget)));
+                    return Err(SearchError::Replication(format!(
+                        "area {} exceeds the budget {}",
+                        t.area, p.budget
+                    )));
                 }
                 let gain = p.gain(&t);
                 Evaluation {

@@ -16,8 +16,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::evaluate::{DropOracle, Evaluation, Evaluator, Replicator};
-use super::milp::{solve_joint, LayerDrops};
+use super::milp::{solve_joint_from, LayerDrops};
 use super::problem::{SearchError, SearchProblem};
+use super::project::Projector;
 use super::rl::{self, EpisodeReport, RlConfig};
 
 /// A search method.
@@ -98,6 +99,9 @@ pub struct MethodResult {
     pub seconds: f64,
     /// `(gain, drop)` of every evaluation the method made, in order.
     pub history: Vec<(f64, f64)>,
+    /// For the joint MILP: whether CBC proved optimality within its time limit (`None` for
+    /// the other methods). An unproven MILP answer is only the best found, not the optimum.
+    pub proven_optimal: Option<bool>,
 }
 
 /// What a method may need besides the problem.
@@ -117,8 +121,9 @@ pub struct Tools<'a> {
 }
 
 fn from_eval(method: Method, e: Evaluation, evaluations: usize, start: Instant) -> Result<MethodResult, SearchError> {
-    let totals =
-        e.totals.ok_or_else(|| SearchError::Input(format!("{method}: the mapping does not fit the budget")))?;
+    let totals = e
+        .totals
+        .ok_or_else(|| SearchError::Input(format!("{method}: the mapping does not fit the budget")))?;
     Ok(MethodResult {
         method,
         precisions: e.precisions,
@@ -130,6 +135,7 @@ fn from_eval(method: Method, e: Evaluation, evaluations: usize, start: Instant) 
         evaluations,
         seconds: start.elapsed().as_secs_f64(),
         history: Vec::new(),
+        proven_optimal: None,
     })
 }
 
@@ -147,6 +153,12 @@ pub fn run_method(
     on_episode: &mut dyn FnMut(EpisodeReport),
 ) -> Result<MethodResult, SearchError> {
     let start = Instant::now();
+    let projector = match (method, tools.layer_drops) {
+        (Method::Random | Method::Rl | Method::PrecisionOnly | Method::Milp, Some(drops)) => {
+            Some(Projector::new(problem, drops)?)
+        }
+        _ => None,
+    };
     let mut eval = Evaluator::new(problem, &mut *tools.replicator, &mut *tools.oracle);
     match method {
         Method::Baseline => {
@@ -165,8 +177,12 @@ pub fn run_method(
                 evaluations: 1,
                 seconds: 0.0,
                 history: Vec::new(),
+                proven_optimal: None,
             };
-            Ok(MethodResult { seconds: start.elapsed().as_secs_f64(), ..result })
+            Ok(MethodResult {
+                seconds: start.elapsed().as_secs_f64(),
+                ..result
+            })
         }
         Method::ReplicationOnly => {
             let e = eval.evaluate(vec![Precision::BASELINE; problem.len()])?;
@@ -180,15 +196,25 @@ pub fn run_method(
             let mut rng = ChaCha8Rng::seed_from_u64(tools.rl.seed ^ 0x5eed_5eed);
             let mut last = None;
             for episode in 0..tools.rl.episodes.max(1) {
-                let precisions = (0..problem.len())
+                let precisions: Vec<Precision> = (0..problem.len())
                     .map(|_| Precision {
                         w_bits: problem.bits[rng.random_range(0..problem.bits.len())],
                         a_bits: problem.bits[rng.random_range(0..problem.bits.len())],
                     })
                     .collect();
+                let precisions = match &projector {
+                    Some(p) => p.project(&precisions),
+                    None => precisions,
+                };
                 let e = eval.evaluate(precisions)?;
                 let (best_gain, best_drop) = eval.best().map_or((0.0, 0.0), |b| (b.gain, b.drop));
-                on_episode(EpisodeReport { episode, gain: e.gain, drop: e.drop, best_gain, best_drop });
+                on_episode(EpisodeReport {
+                    episode,
+                    gain: e.gain,
+                    drop: e.drop,
+                    best_gain,
+                    best_drop,
+                });
                 last = Some(e);
             }
             if eval.best().is_none() {
@@ -198,7 +224,7 @@ pub fn run_method(
             best_or_last(method, &eval, last, start)
         }
         Method::Rl => {
-            let outcome = rl::search(&mut eval, &tools.rl, on_episode)?;
+            let outcome = rl::search(&mut eval, &tools.rl, projector.as_ref(), on_episode)?;
             let last = match outcome.best {
                 Some(_) => None,
                 // No feasible episode: fall back to 8/8 with replication, which is.
@@ -210,8 +236,10 @@ pub fn run_method(
             let precisions = match tools.precisions.clone() {
                 Some(p) => p,
                 None => {
-                    let outcome = rl::search(&mut eval, &tools.rl, on_episode)?;
-                    outcome.best.map_or_else(|| vec![Precision::BASELINE; problem.len()], |b| b.precisions)
+                    let outcome = rl::search(&mut eval, &tools.rl, projector.as_ref(), on_episode)?;
+                    outcome
+                        .best
+                        .map_or_else(|| vec![Precision::BASELINE; problem.len()], |b| b.precisions)
                 }
             };
             let precisions = problem.pin(precisions);
@@ -229,15 +257,29 @@ pub fn run_method(
                 evaluations: 1,
                 seconds: start.elapsed().as_secs_f64(),
                 history: Vec::new(),
+                proven_optimal: None,
             })
         }
         Method::Milp => {
             let drops = tools.layer_drops.ok_or_else(|| {
                 SearchError::Input("the joint MILP needs the additive proxy (--accuracy proxy)".into())
             })?;
-            let solution = solve_joint(problem, drops, tools.milp_time_limit)?
+            // Warm start: the budget projection of 8/8 (one evaluation through the exact
+            // replicator), which is feasible and usually close, so CBC prunes from the start.
+            let baseline = vec![Precision::BASELINE; problem.len()];
+            let greedy = projector.as_ref().map_or(baseline.clone(), |p| p.project(&baseline));
+            let warm = eval.evaluate(greedy)?;
+            let evaluations = eval.evaluations() + 1;
+            let warm = warm
+                .feasible
+                .then_some((warm.precisions.as_slice(), warm.replication.as_slice()));
+            let solution = solve_joint_from(problem, drops, tools.milp_time_limit, warm)?
                 .ok_or_else(|| SearchError::Input("no assignment fits both the area and the accuracy budget".into()))?;
-            let t = totals(&problem.arch, &problem.costs(&solution.precisions)?, &solution.replication)?;
+            let t = totals(
+                &problem.arch,
+                &problem.costs(&solution.precisions)?,
+                &solution.replication,
+            )?;
             let drop = tools.oracle.drop(&solution.precisions)?;
             Ok(MethodResult {
                 method,
@@ -247,9 +289,10 @@ pub fn run_method(
                 replication: solution.replication,
                 totals: t,
                 drop,
-                evaluations: 1,
+                evaluations,
                 seconds: start.elapsed().as_secs_f64(),
                 history: Vec::new(),
+                proven_optimal: Some(solution.proven_optimal),
             })
         }
     }
@@ -265,7 +308,12 @@ fn best_or_last(
     let result = match (eval.best().cloned(), last) {
         (Some(best), _) => from_eval(method, best, n, start),
         (None, Some(last)) if last.totals.is_some() => from_eval(method, last, n, start),
-        _ => Err(SearchError::Input(format!("{method}: no evaluated mapping fits the budget"))),
+        _ => Err(SearchError::Input(format!(
+            "{method}: no evaluated mapping fits the budget"
+        ))),
     }?;
-    Ok(MethodResult { history: eval.history().to_vec(), ..result })
+    Ok(MethodResult {
+        history: eval.history().to_vec(),
+        ..result
+    })
 }

@@ -16,9 +16,12 @@
 
 use std::time::Duration;
 
-use good_lp::{coin_cbc, constraint, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+use good_lp::{
+    coin_cbc, constraint, variable, Expression, ProblemVariables, Solution, SolverModel, Variable, WithInitialSolution,
+};
 use imc_model::{Crossbars, LayerCost, Precision};
 
+use super::interval::bisect_interval;
 use super::problem::{Goal, SearchError, SearchProblem};
 
 /// An additive accuracy model: the drop of the network is the sum of per-layer drops.
@@ -35,12 +38,12 @@ impl<F: Fn(usize, Precision) -> f64> LayerDrops for F {
 
 /// One choice for one layer.
 #[derive(Clone, Copy, Debug)]
-struct Item {
-    precision: Precision,
-    replication: u64,
-    area: u64,
-    time: u64,
-    drop: f64,
+pub(super) struct Item {
+    pub(super) precision: Precision,
+    pub(super) replication: u64,
+    pub(super) area: u64,
+    pub(super) time: u64,
+    pub(super) drop: f64,
 }
 
 /// The joint optimum.
@@ -77,7 +80,7 @@ pub fn replication_levels(positions: u64, r_max: u64) -> Vec<u64> {
 }
 
 /// Keeps the items of one layer that no other item beats on area, time and drop at once.
-fn pareto(mut items: Vec<Item>) -> Vec<Item> {
+pub(super) fn pareto(mut items: Vec<Item>) -> Vec<Item> {
     items.sort_by(|a, b| {
         (a.area, a.time)
             .cmp(&(b.area, b.time))
@@ -95,16 +98,19 @@ fn pareto(mut items: Vec<Item>) -> Vec<Item> {
 }
 
 /// Builds and solves the model; `None` when no choice fits both budgets.
-fn solve_items(
+pub(super) fn solve_items(
     layers: &[Vec<Item>],
     budget: Crossbars,
     max_drop: Option<f64>,
     goal: Goal,
     time_limit: Duration,
+    start: Option<&[usize]>,
 ) -> Result<Option<(Vec<Item>, bool)>, SearchError> {
     let mut vars = ProblemVariables::new();
-    let x: Vec<Vec<Variable>> =
-        layers.iter().map(|items| items.iter().map(|_| vars.add(variable().binary())).collect()).collect();
+    let x: Vec<Vec<Variable>> = layers
+        .iter()
+        .map(|items| items.iter().map(|_| vars.add(variable().binary())).collect())
+        .collect();
     let z = vars.add(variable().min(0.0));
     let time_of = |l: usize| -> Expression {
         let mut e = Expression::from(0.0);
@@ -120,6 +126,27 @@ fn solve_items(
     let mut model = vars.minimise(objective).using(coin_cbc);
     model.set_parameter("seconds", &time_limit.as_secs().max(1).to_string());
     model.set_parameter("threads", "1");
+    if let Some(start) = start {
+        // A known feasible assignment (one item index per layer) as CBC's first incumbent.
+        let mut values = Vec::new();
+        for (vs, &chosen) in x.iter().zip(start) {
+            values.extend(
+                vs.iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v, if i == chosen { 1.0 } else { 0.0 })),
+            );
+        }
+        if goal == Goal::Throughput {
+            let worst = layers
+                .iter()
+                .zip(start)
+                .map(|(items, &i)| items[i].time)
+                .max()
+                .unwrap_or(0);
+            values.push((z, worst as f64));
+        }
+        model = model.with_initial_solution(values);
+    }
     let mut area = Expression::from(0.0);
     let mut drop = Expression::from(0.0);
     for (l, items) in layers.iter().enumerate() {
@@ -148,8 +175,12 @@ fn solve_items(
         .iter()
         .zip(&x)
         .map(|(items, vs)| {
-            let best = vs.iter().enumerate().max_by(|a, b| solution.value(*a.1).total_cmp(&solution.value(*b.1)));
-            best.map(|(i, _)| items[i]).ok_or_else(|| SearchError::Solver("a layer has no choice".into()))
+            let best = vs
+                .iter()
+                .enumerate()
+                .max_by(|a, b| solution.value(*a.1).total_cmp(&solution.value(*b.1)));
+            best.map(|(i, _)| items[i])
+                .ok_or_else(|| SearchError::Solver("a layer has no choice".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some((chosen, proven_optimal)))
@@ -179,10 +210,12 @@ pub fn replicate_exact(costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Re
             pareto(items)
         })
         .collect();
-    let chosen = solve_items(&layers, budget, None, goal, Duration::from_secs(60))?;
+    let chosen = solve_items(&layers, budget, None, goal, Duration::from_secs(60), None)?;
     match chosen {
         Some((items, true)) => Ok(Some(items.iter().map(|i| i.replication).collect())),
-        Some((_, false)) => Err(SearchError::Solver("replication ILP stopped before proving optimality".into())),
+        Some((_, false)) => Err(SearchError::Solver(
+            "replication ILP stopped before proving optimality".into(),
+        )),
         None => Ok(None),
     }
 }
@@ -208,6 +241,18 @@ pub fn solve_joint(
     drops: &dyn LayerDrops,
     time_limit: Duration,
 ) -> Result<Option<JointSolution>, SearchError> {
+    solve_joint_from(problem, drops, time_limit, None)
+}
+
+/// [`solve_joint`] with a known feasible mapping `(precisions, replication)` as the
+/// solver's first incumbent (it only speeds the search; the optimum is the same). A start
+/// that does not fit both budgets is ignored.
+pub fn solve_joint_from(
+    problem: &SearchProblem,
+    drops: &dyn LayerDrops,
+    time_limit: Duration,
+    start: Option<(&[Precision], &[u64])>,
+) -> Result<Option<JointSolution>, SearchError> {
     let mut options: Vec<Vec<(Precision, LayerCost, f64)>> = Vec::with_capacity(problem.len());
     for (l, shape) in problem.shapes.iter().enumerate() {
         let mut layer = Vec::new();
@@ -217,8 +262,10 @@ pub fn solve_joint(
         }
         options.push(layer);
     }
-    let cheapest: Vec<u64> =
-        options.iter().map(|o| o.iter().map(|(_, c, _)| c.xbars.get()).min().unwrap_or(0)).collect();
+    let cheapest: Vec<u64> = options
+        .iter()
+        .map(|o| o.iter().map(|(_, c, _)| c.xbars.get()).min().unwrap_or(0))
+        .collect();
     let min_area: u64 = cheapest.iter().sum();
     if min_area > problem.budget.get() {
         return Ok(None);
@@ -231,25 +278,51 @@ pub fn solve_joint(
             let mut items = Vec::new();
             for &(precision, cost, drop) in opts {
                 let x = cost.xbars.get().max(1);
-                let Some(room) = problem.budget.get().checked_sub(others) else { continue };
+                let Some(room) = problem.budget.get().checked_sub(others) else {
+                    continue;
+                };
                 for r in replication_levels(cost.positions, room / x) {
-                    items.push(Item { precision, replication: r, area: r * x, time: cost.time(r).get(), drop });
+                    items.push(Item {
+                        precision,
+                        replication: r,
+                        area: r * x,
+                        time: cost.time(r).get(),
+                        drop,
+                    });
                 }
             }
             pareto(items)
         })
         .collect();
     let variables = layers.iter().map(Vec::len).sum();
-    let Some((chosen, proven_optimal)) =
-        solve_items(&layers, problem.budget, Some(problem.max_drop), problem.goal, time_limit)?
-    else {
+    let start = match start {
+        Some((precisions, replication)) => start_items(problem, drops, &layers, precisions, replication)?,
+        None => None,
+    };
+    let solved = match problem.goal {
+        // Bisection on the interval with a min-area knapsack per step: several small models
+        // instead of one large one (CBC proves those quickly); the same optimum.
+        Goal::Throughput => bisect_interval(&layers, problem.budget, problem.max_drop, time_limit)?,
+        Goal::Latency => solve_items(
+            &layers,
+            problem.budget,
+            Some(problem.max_drop),
+            problem.goal,
+            time_limit,
+            start.as_deref(),
+        )?,
+    };
+    let Some((chosen, proven_optimal)) = solved else {
         return Ok(None);
     };
     let precisions: Vec<Precision> = chosen.iter().map(|i| i.precision).collect();
     let replication: Vec<u64> = chosen.iter().map(|i| i.replication).collect();
     let t = imc_model::cost::totals(&problem.arch, &problem.costs(&precisions)?, &replication)?;
     if t.area > problem.budget {
-        return Err(SearchError::Solver(format!("MILP area {} exceeds the budget {}", t.area, problem.budget)));
+        return Err(SearchError::Solver(format!(
+            "MILP area {} exceeds the budget {}",
+            t.area, problem.budget
+        )));
     }
     Ok(Some(JointSolution {
         precisions,
@@ -258,6 +331,40 @@ pub fn solve_joint(
         variables,
         proven_optimal,
     }))
+}
+
+/// Item indices, one per layer, no worse on area, time and drop than the mapping
+/// `(precisions, replication)`; `None` when it does not fit both budgets.
+fn start_items(
+    problem: &SearchProblem,
+    drops: &dyn LayerDrops,
+    layers: &[Vec<Item>],
+    precisions: &[Precision],
+    replication: &[u64],
+) -> Result<Option<Vec<usize>>, SearchError> {
+    if precisions.len() != layers.len() || replication.len() != layers.len() {
+        return Ok(None);
+    }
+    let costs = problem.costs(precisions)?;
+    let mut picked = Vec::with_capacity(layers.len());
+    let (mut area, mut drop) = (0u64, 0.0f64);
+    for (l, items) in layers.iter().enumerate() {
+        let (a, t, d) = (
+            replication[l].saturating_mul(costs[l].xbars.get()),
+            costs[l].time(replication[l]).get(),
+            drops.layer_drop(l, precisions[l]),
+        );
+        let Some(i) = items
+            .iter()
+            .position(|it| it.area <= a && it.time <= t && it.drop <= d + 1e-12)
+        else {
+            return Ok(None);
+        };
+        area = area.saturating_add(items[i].area);
+        drop += items[i].drop;
+        picked.push(i);
+    }
+    Ok((area <= problem.budget.get() && drop <= problem.max_drop + 1e-9).then_some(picked))
 }
 
 #[cfg(test)]

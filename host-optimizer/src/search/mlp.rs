@@ -39,7 +39,10 @@ impl Mlp {
             let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
             let w = Tensor::from_vec(draw(fan_in * fan_out), (fan_out, fan_in), device).map_err(tensor_error)?;
             let b = Tensor::from_vec(draw(fan_out), fan_out, device).map_err(tensor_error)?;
-            layers.push((Var::from_tensor(&w).map_err(tensor_error)?, Var::from_tensor(&b).map_err(tensor_error)?));
+            layers.push((
+                Var::from_tensor(&w).map_err(tensor_error)?,
+                Var::from_tensor(&b).map_err(tensor_error)?,
+            ));
         }
         Ok(Mlp { layers, head })
     }
@@ -49,7 +52,9 @@ impl Mlp {
         let mut x = input.clone();
         let last = self.layers.len().saturating_sub(1);
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            x = x.matmul(&w.as_tensor().t().map_err(tensor_error)?).map_err(tensor_error)?;
+            x = x
+                .matmul(&w.as_tensor().t().map_err(tensor_error)?)
+                .map_err(tensor_error)?;
             x = x.broadcast_add(b.as_tensor()).map_err(tensor_error)?;
             if i < last {
                 x = x.relu().map_err(tensor_error)?;
@@ -69,8 +74,15 @@ impl Mlp {
     /// An independent copy with the same weights (a target network).
     pub fn duplicate(&self) -> Result<Mlp, SearchError> {
         let copy = |v: &Var| Var::from_tensor(&v.as_tensor().copy().map_err(tensor_error)?).map_err(tensor_error);
-        let layers = self.layers.iter().map(|(w, b)| Ok((copy(w)?, copy(b)?))).collect::<Result<_, SearchError>>()?;
-        Ok(Mlp { layers, head: self.head })
+        let layers = self
+            .layers
+            .iter()
+            .map(|(w, b)| Ok((copy(w)?, copy(b)?)))
+            .collect::<Result<_, SearchError>>()?;
+        Ok(Mlp {
+            layers,
+            head: self.head,
+        })
     }
 
     /// Soft update toward `source`: `self = tau * source + (1 - tau) * self`.
@@ -94,7 +106,10 @@ pub fn matrix(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Resu
 
 /// The f32 values of a tensor, flattened.
 pub fn values(t: &Tensor) -> Result<Vec<f32>, SearchError> {
-    t.to_dtype(DType::F32).and_then(|t| t.flatten_all()).and_then(|t| t.to_vec1::<f32>()).map_err(tensor_error)
+    t.to_dtype(DType::F32)
+        .and_then(|t| t.flatten_all())
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(tensor_error)
 }
 
 #[cfg(test)]
@@ -110,10 +125,27 @@ mod tests {
         let a = Mlp::new(&[1, 16, 1], Head::Linear, &mut ChaCha8Rng::seed_from_u64(3), &dev).unwrap();
         let b = Mlp::new(&[1, 16, 1], Head::Linear, &mut ChaCha8Rng::seed_from_u64(3), &dev).unwrap();
         let xs = matrix((0..32).map(|i| i as f32 / 32.0).collect(), 32, 1, &dev).unwrap();
-        assert_eq!(values(&a.forward(&xs).unwrap()).unwrap(), values(&b.forward(&xs).unwrap()).unwrap());
+        assert_eq!(
+            values(&a.forward(&xs).unwrap()).unwrap(),
+            values(&b.forward(&xs).unwrap()).unwrap()
+        );
         let ys = ((&xs * 2.0).unwrap() - 0.5).unwrap();
-        let mut opt = AdamW::new(a.vars(), ParamsAdamW { lr: 1e-2, ..Default::default() }).unwrap();
-        let loss = |m: &Mlp| (m.forward(&xs).unwrap() - &ys).unwrap().sqr().unwrap().mean_all().unwrap();
+        let mut opt = AdamW::new(
+            a.vars(),
+            ParamsAdamW {
+                lr: 1e-2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let loss = |m: &Mlp| {
+            (m.forward(&xs).unwrap() - &ys)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .mean_all()
+                .unwrap()
+        };
         let before = values(&loss(&a)).unwrap()[0];
         for _ in 0..300 {
             opt.backward_step(&loss(&a)).unwrap();
@@ -122,6 +154,9 @@ mod tests {
         assert!(after < before * 0.05, "loss {before} -> {after}");
         // Soft update with tau = 1 copies the weights.
         b.soft_update(&a, 1.0).unwrap();
-        assert_eq!(values(&a.forward(&xs).unwrap()).unwrap(), values(&b.forward(&xs).unwrap()).unwrap());
+        assert_eq!(
+            values(&a.forward(&xs).unwrap()).unwrap(),
+            values(&b.forward(&xs).unwrap()).unwrap()
+        );
     }
 }

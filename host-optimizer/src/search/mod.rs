@@ -5,6 +5,7 @@
 //! - [`evaluate`]: one evaluation = exact replication + accuracy oracle + reward; every
 //!   method goes through it.
 //! - [`agent`], [`mlp`], [`rl`]: the HAQ-style DDPG agent on candle (CPU) and its loop.
+//! - [`project`]: the accuracy-budget projection (repair, then spend) used by RL and random.
 //! - [`milp`]: the exact joint MILP (precisions and replication at once, additive proxy).
 //! - [`methods`]: baselines and every method behind [`run_method`].
 //! - [`table`], [`plots`]: the paper table and SVG plots of `lrmp bench`.
@@ -15,17 +16,20 @@ pub mod adapters;
 pub mod agent;
 pub mod bench;
 pub mod evaluate;
+pub mod interval;
 pub mod methods;
 pub mod milp;
 pub mod mlp;
 pub mod plots;
 pub mod problem;
+pub mod project;
 pub mod rl;
 
 pub use evaluate::{DropOracle, Evaluation, Evaluator, Replicator};
 pub use methods::{run_method, Method, MethodResult, Tools};
-pub use milp::{replicate_exact, solve_joint, JointSolution, LayerDrops};
+pub use milp::{replicate_exact, solve_joint, solve_joint_from, JointSolution, LayerDrops};
 pub use problem::{Goal, ProblemSpec, SearchError, SearchProblem};
+pub use project::Projector;
 pub use rl::{EpisodeReport, RlConfig};
 #[cfg(test)]
 mod tests;

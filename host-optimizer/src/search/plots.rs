@@ -44,7 +44,10 @@ const COLOURS: [RGBColor; 8] = [
 
 /// Writes `series` as an SVG chart at `path`.
 pub fn write_svg(path: &Path, chart: &Chart<'_>, series: &[Series]) -> Result<(), SearchError> {
-    let all = series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let all = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|(x, y)| x.is_finite() && y.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in all {
         x0 = x0.min(x);
@@ -70,20 +73,33 @@ pub fn write_svg(path: &Path, chart: &Chart<'_>, series: &[Series]) -> Result<()
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(plot_error)?;
-    ctx.configure_mesh().x_desc(chart.x_label).y_desc(chart.y_label).draw().map_err(plot_error)?;
+    ctx.configure_mesh()
+        .x_desc(chart.x_label)
+        .y_desc(chart.y_label)
+        .draw()
+        .map_err(plot_error)?;
     for (i, s) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
-        let points: Vec<(f64, f64)> =
-            s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
         if !chart.scatter {
-            ctx.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2))).map_err(plot_error)?;
+            ctx.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .map_err(plot_error)?;
         }
         ctx.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(plot_error)?
             .label(s.label.as_str())
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
     }
-    ctx.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw().map_err(plot_error)?;
+    ctx.configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
     root.present().map_err(plot_error)?;
     Ok(())
 }

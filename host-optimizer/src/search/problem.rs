@@ -90,7 +90,13 @@ pub struct ProblemSpec {
 
 impl Default for ProblemSpec {
     fn default() -> Self {
-        ProblemSpec { area_factor: 1.0, goal: Goal::Latency, bits: (2..=8).collect(), free_ends: false, max_drop: 1.0 }
+        ProblemSpec {
+            area_factor: 1.0,
+            goal: Goal::Latency,
+            bits: (2..=8).collect(),
+            free_ends: false,
+            max_drop: 1.0,
+        }
     }
 }
 
@@ -131,10 +137,16 @@ impl SearchProblem {
             return Err(SearchError::Input("the network has no mappable layer".into()));
         }
         if !(spec.area_factor.is_finite() && spec.area_factor > 0.0) {
-            return Err(SearchError::Input(format!("area factor {} must be positive", spec.area_factor)));
+            return Err(SearchError::Input(format!(
+                "area factor {} must be positive",
+                spec.area_factor
+            )));
         }
         if !(spec.max_drop.is_finite() && spec.max_drop >= 0.0) {
-            return Err(SearchError::Input(format!("accuracy budget {} must be >= 0", spec.max_drop)));
+            return Err(SearchError::Input(format!(
+                "accuracy budget {} must be >= 0",
+                spec.max_drop
+            )));
         }
         let mut bits: Vec<Bits> = Vec::new();
         for &b in &spec.bits {
@@ -148,13 +160,18 @@ impl SearchProblem {
         if bits.is_empty() {
             return Err(SearchError::Input("no bit width to choose from".into()));
         }
-        let baseline_costs =
-            shapes.iter().map(|s| LayerCost::new(&arch, s, Precision::BASELINE)).collect::<Result<Vec<_>, _>>()?;
+        let baseline_costs = shapes
+            .iter()
+            .map(|s| LayerCost::new(&arch, s, Precision::BASELINE))
+            .collect::<Result<Vec<_>, _>>()?;
         let baseline = totals(&arch, &baseline_costs, &vec![1; shapes.len()])?;
         // floor(F * A_0); f64 is exact for any realistic crossbar count (< 2^53).
         let budget = (spec.area_factor * baseline.area.get() as f64).floor();
         if budget < 1.0 || budget >= u64::MAX as f64 {
-            return Err(SearchError::Input(format!("area factor {} gives no usable budget", spec.area_factor)));
+            return Err(SearchError::Input(format!(
+                "area factor {} gives no usable budget",
+                spec.area_factor
+            )));
         }
         let n = shapes.len();
         let pinned = (0..n).map(|i| !spec.free_ends && (i == 0 || i + 1 == n)).collect();
@@ -187,7 +204,11 @@ impl SearchProblem {
     /// Per-layer costs at `precisions` (one per layer).
     pub fn costs(&self, precisions: &[Precision]) -> Result<Vec<LayerCost>, SearchError> {
         if precisions.len() != self.len() {
-            return Err(SearchError::Input(format!("{} precisions for {} layers", precisions.len(), self.len())));
+            return Err(SearchError::Input(format!(
+                "{} precisions for {} layers",
+                precisions.len(),
+                self.len()
+            )));
         }
         self.shapes
             .iter()
@@ -243,7 +264,12 @@ pub(crate) mod fixtures {
 
     /// A 7-layer CNN with layers of very different cost, so precision and replication matter.
     pub fn small_cnn() -> Network {
-        let fc = Layer { name: "fc".into(), shape: LayerShape::fc(256, 10).unwrap(), stride: (1, 1), padding: (0, 0) };
+        let fc = Layer {
+            name: "fc".into(),
+            shape: LayerShape::fc(256, 10).unwrap(),
+            stride: (1, 1),
+            padding: (0, 0),
+        };
         Network {
             name: "small".into(),
             layers: vec![
@@ -266,7 +292,10 @@ mod tests {
     #[test]
     fn budget_is_floor_of_factor_times_baseline_area() {
         let net = fixtures::small_cnn();
-        let spec = ProblemSpec { area_factor: 1.5, ..ProblemSpec::default() };
+        let spec = ProblemSpec {
+            area_factor: 1.5,
+            ..ProblemSpec::default()
+        };
         let p = SearchProblem::new(ArchConfig::isaac(), &net, &spec).unwrap();
         assert_eq!(p.budget.get(), (1.5 * p.baseline.area.get() as f64).floor() as u64);
         assert_eq!(p.pinned, vec![true, false, false, false, false, false, true]);
@@ -277,14 +306,32 @@ mod tests {
     fn bad_specs_are_input_errors() {
         let net = fixtures::small_cnn();
         let bad = [
-            ProblemSpec { area_factor: 0.0, ..ProblemSpec::default() },
-            ProblemSpec { area_factor: f64::NAN, ..ProblemSpec::default() },
-            ProblemSpec { max_drop: -1.0, ..ProblemSpec::default() },
-            ProblemSpec { bits: vec![], ..ProblemSpec::default() },
-            ProblemSpec { bits: vec![9], ..ProblemSpec::default() },
+            ProblemSpec {
+                area_factor: 0.0,
+                ..ProblemSpec::default()
+            },
+            ProblemSpec {
+                area_factor: f64::NAN,
+                ..ProblemSpec::default()
+            },
+            ProblemSpec {
+                max_drop: -1.0,
+                ..ProblemSpec::default()
+            },
+            ProblemSpec {
+                bits: vec![],
+                ..ProblemSpec::default()
+            },
+            ProblemSpec {
+                bits: vec![9],
+                ..ProblemSpec::default()
+            },
         ];
         for spec in bad {
-            assert!(matches!(SearchProblem::new(ArchConfig::isaac(), &net, &spec), Err(SearchError::Input(_))));
+            assert!(matches!(
+                SearchProblem::new(ArchConfig::isaac(), &net, &spec),
+                Err(SearchError::Input(_))
+            ));
         }
     }
 }

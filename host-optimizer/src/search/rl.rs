@@ -19,6 +19,7 @@ use imc_model::{Bits, LayerKind, Precision};
 use super::agent::{truncated_normal, Ddpg, DdpgConfig, Transition, ACTION_DIM};
 use super::evaluate::{Evaluation, Evaluator};
 use super::problem::{SearchError, SearchProblem};
+use super::project::Projector;
 
 /// Features of a state (static layer features, pinned flag, previous action).
 pub const STATE_DIM: usize = 12 + ACTION_DIM;
@@ -36,7 +37,11 @@ pub struct RlConfig {
 
 impl Default for RlConfig {
     fn default() -> Self {
-        RlConfig { episodes: 300, seed: 0, ddpg: DdpgConfig::default() }
+        RlConfig {
+            episodes: 300,
+            seed: 0,
+            ddpg: DdpgConfig::default(),
+        }
     }
 }
 
@@ -108,10 +113,19 @@ pub fn layer_features(problem: &SearchProblem) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Action in the middle of the bin of `bit` (the inverse of [`action_to_bits`]).
+pub fn bits_to_action(bit: Bits, bits: &[Bits]) -> f32 {
+    let index = bits.iter().position(|&b| b == bit).unwrap_or(bits.len() - 1);
+    (index as f32 + 0.5) / bits.len() as f32
+}
+
 /// Runs the DDPG search for `config.episodes` episodes; `on_episode` sees every episode.
+/// With a `projector`, each episode's precisions are projected onto the accuracy budget
+/// before evaluation (HAQ's constraint step) and the agent learns from the projected actions.
 pub fn search(
     evaluator: &mut Evaluator<'_>,
     config: &RlConfig,
+    projector: Option<&Projector>,
     on_episode: &mut dyn FnMut(EpisodeReport),
 ) -> Result<RlOutcome, SearchError> {
     let problem = evaluator.problem();
@@ -147,6 +161,15 @@ pub fn search(
             steps.push((state, action));
             prev = action;
         }
+        if let Some(projector) = projector {
+            precisions = projector.project(&precisions);
+            for (step, &l) in steps.iter_mut().zip(&free) {
+                step.1 = [
+                    bits_to_action(precisions[l].w_bits, &problem.bits),
+                    bits_to_action(precisions[l].a_bits, &problem.bits),
+                ];
+            }
+        }
         let eval = evaluator.evaluate(precisions)?;
         rewards.push(eval.reward);
         let baseline = moving_average.unwrap_or(eval.reward);
@@ -154,9 +177,19 @@ pub fn search(
         moving_average = Some(0.95 * baseline + 0.05 * eval.reward);
         for i in 0..steps.len() {
             let done = i + 1 == steps.len();
-            let next_state = if done { steps[i].0.clone() } else { steps[i + 1].0.clone() };
+            let next_state = if done {
+                steps[i].0.clone()
+            } else {
+                steps[i + 1].0.clone()
+            };
             let (state, action) = (steps[i].0.clone(), steps[i].1);
-            agent.remember(Transition { state, action, reward: credited, next_state, done });
+            agent.remember(Transition {
+                state,
+                action,
+                reward: credited,
+                next_state,
+                done,
+            });
         }
         if !warmup {
             for _ in 0..config.ddpg.updates_per_episode {
@@ -165,7 +198,16 @@ pub fn search(
             sigma *= config.ddpg.noise_decay;
         }
         let (best_gain, best_drop) = evaluator.best().map_or((0.0, 0.0), |b| (b.gain, b.drop));
-        on_episode(EpisodeReport { episode, gain: eval.gain, drop: eval.drop, best_gain, best_drop });
+        on_episode(EpisodeReport {
+            episode,
+            gain: eval.gain,
+            drop: eval.drop,
+            best_gain,
+            best_drop,
+        });
     }
-    Ok(RlOutcome { best: evaluator.best().cloned(), rewards })
+    Ok(RlOutcome {
+        best: evaluator.best().cloned(),
+        rewards,
+    })
 }

@@ -20,7 +20,11 @@ fn layer_drop(_layer: usize, p: Precision) -> f64 {
 }
 
 fn problem(goal: Goal, factor: f64) -> SearchProblem {
-    let spec = ProblemSpec { area_factor: factor, goal, ..ProblemSpec::default() };
+    let spec = ProblemSpec {
+        area_factor: factor,
+        goal,
+        ..ProblemSpec::default()
+    };
     SearchProblem::new(ArchConfig::isaac(), &small_cnn(), &spec).unwrap()
 }
 
@@ -36,7 +40,11 @@ fn run(problem: &SearchProblem, method: Method, episodes: usize, seed: u64) -> s
         replicator: &mut replicator,
         oracle: &mut oracle,
         layer_drops: Some(drops),
-        rl: RlConfig { episodes, seed, ..RlConfig::default() },
+        rl: RlConfig {
+            episodes,
+            seed,
+            ..RlConfig::default()
+        },
         precisions: None,
         milp_time_limit: Duration::from_secs(30),
     };
@@ -47,14 +55,22 @@ fn run(problem: &SearchProblem, method: Method, episodes: usize, seed: u64) -> s
 fn exact_replication_matches_the_replicate_fast_path() {
     for goal in [Goal::Latency, Goal::Throughput] {
         let p = problem(goal, 1.3);
-        let precisions =
-            p.pin(vec![Precision { w_bits: Bits::new(4).unwrap(), a_bits: Bits::new(4).unwrap() }; p.len()]);
+        let precisions = p.pin(vec![
+            Precision {
+                w_bits: Bits::new(4).unwrap(),
+                a_bits: Bits::new(4).unwrap()
+            };
+            p.len()
+        ]);
         let costs = p.costs(&precisions).unwrap();
         let r = replicate_exact(&costs, p.budget, goal).unwrap().unwrap();
         let t = imc_model::cost::totals(&p.arch, &costs, &r).unwrap();
         assert!(t.area <= p.budget);
         // An independent exact method: the replication engineer's bisection / knapsack DP.
-        let fast = ExactReplicator::new(p.arch).replicate(&costs, p.budget, goal).unwrap().unwrap();
+        let fast = ExactReplicator::new(p.arch)
+            .replicate(&costs, p.budget, goal)
+            .unwrap()
+            .unwrap();
         let tf = imc_model::cost::totals(&p.arch, &costs, &fast).unwrap();
         assert_eq!(goal.metric(&t), goal.metric(&tf), "{goal:?}");
     }
@@ -69,7 +85,12 @@ fn joint_milp_is_no_worse_than_any_method_and_respects_budgets() {
         for method in [Method::ReplicationOnly, Method::Uniform(6), Method::Random, Method::Rl] {
             let other = run(&p, method, 60, 1);
             if other.feasible {
-                assert!(other.gain <= milp.gain * (1.0 + 1e-12), "{method} {} > milp {}", other.gain, milp.gain);
+                assert!(
+                    other.gain <= milp.gain * (1.0 + 1e-12),
+                    "{method} {} > milp {}",
+                    other.gain,
+                    milp.gain
+                );
             }
         }
         // Some precision lowering is affordable under a 1-point budget: more than replication alone.
@@ -104,7 +125,15 @@ fn evaluator_counts_and_scores() {
     let base = e.evaluate(vec![Precision::BASELINE; p.len()]).unwrap();
     assert!(base.feasible && base.gain >= 1.0 && (base.reward - base.gain.ln()).abs() < 1e-12);
     let two = Bits::new(2).unwrap();
-    let low = e.evaluate(vec![Precision { w_bits: two, a_bits: two }; p.len()]).unwrap();
+    let low = e
+        .evaluate(vec![
+            Precision {
+                w_bits: two,
+                a_bits: two
+            };
+            p.len()
+        ])
+        .unwrap();
     // Pinned ends stay 8/8; the drop of 2-bit middles exceeds one point and is penalised.
     assert_eq!(low.precisions[0], Precision::BASELINE);
     assert!(!low.feasible && low.reward < low.gain.ln());
@@ -120,13 +149,22 @@ fn evaluator_counts_and_scores() {
 fn measure_builtin_networks() {
     use crate::accuracy::OracleSpec;
     let nets = std::env::var("LRMP_NETS").unwrap_or_else(|_| "resnet50".into());
-    let episodes: usize = std::env::var("LRMP_EPISODES").ok().and_then(|e| e.parse().ok()).unwrap_or(300);
+    let episodes: usize = std::env::var("LRMP_EPISODES")
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(300);
     for name in nets.split(',') {
         let net = crate::network::load(name).unwrap();
         for goal in [Goal::Latency, Goal::Throughput] {
-            let spec = ProblemSpec { goal, ..ProblemSpec::default() };
+            let spec = ProblemSpec {
+                goal,
+                ..ProblemSpec::default()
+            };
             let p = SearchProblem::new(ArchConfig::isaac(), &net, &spec).unwrap();
-            let rl = RlConfig { episodes, ..RlConfig::default() };
+            let rl = RlConfig {
+                episodes,
+                ..RlConfig::default()
+            };
             let mut line = format!("{name} {}:", goal.as_str());
             for m in [Method::Milp, Method::Rl, Method::Random, Method::ReplicationOnly] {
                 let r = super::adapters::run_with_project_tools(

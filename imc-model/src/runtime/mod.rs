@@ -7,6 +7,7 @@
 //! [`Plan`] validation can panic or index out of bounds.
 
 pub mod dispatch;
+pub mod net;
 pub mod plan;
 mod rows;
 

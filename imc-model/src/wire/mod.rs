@@ -24,16 +24,22 @@ pub use frame::{decode, encode, FrameReader, Pushed, WireError};
 /// Re-exported so both sides name the same `heapless` version in messages.
 pub use heapless;
 
+use crate::runtime::net::{NetError, NetLayer, NET_MAX_INPUT};
 use crate::runtime::{Mode, PlanError, PlanHeader, PlanLayer, RunError, RunOutcome};
+use crate::ArchParams;
 
 /// Format version carried by every frame; a peer with another version is refused.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Most bytes of an encoded frame, delimiter included.
 pub const MAX_FRAME: usize = 320;
 /// Most bytes of a frame before COBS (postcard payload and CRC).
 pub const MAX_PAYLOAD: usize = MAX_FRAME - 1 - MAX_FRAME / 254 - 1;
 /// Plan layers per chunk; a worst-case chunk fits in [`MAX_FRAME`] (tested).
 pub const CHUNK_LAYERS: usize = 4;
+/// Weights per [`Request::NetWeights`] chunk; a full chunk fits in [`MAX_FRAME`] (tested).
+pub const NET_WEIGHTS_CHUNK: usize = 256;
+/// Biases per [`Request::NetBiases`] chunk (varints of up to 5 bytes; fits, tested).
+pub const NET_BIASES_CHUNK: usize = 48;
 /// Longest board name.
 pub const BOARD_NAME_BYTES: usize = 24;
 /// Sequence number the controller uses when it could not read the request's.
@@ -62,6 +68,36 @@ pub enum Request {
         /// Inferences in the stream.
         inferences: u32,
     },
+    /// Starts a functional network upload; the previous network stops being runnable.
+    NetBegin {
+        /// Crossbar parameters the functional model runs with (ADC, DAC, cell bits).
+        arch: ArchParams,
+        /// Layers that follow.
+        layers: u8,
+    },
+    /// The next layer's description (all layers come before any tensor).
+    NetLayer(NetLayer),
+    /// Weights of all layers, concatenated in layer order, from `offset`.
+    NetWeights {
+        /// Index of the first weight; must equal the weights received so far.
+        offset: u32,
+        /// Up to [`NET_WEIGHTS_CHUNK`] weights.
+        data: heapless::Vec<i8, NET_WEIGHTS_CHUNK>,
+    },
+    /// Biases of all layers, concatenated in layer order, from `offset`.
+    NetBiases {
+        /// Index of the first bias; must equal the biases received so far.
+        offset: u32,
+        /// Up to [`NET_BIASES_CHUNK`] biases.
+        data: heapless::Vec<i32, NET_BIASES_CHUNK>,
+    },
+    /// Checks the uploaded network and makes it runnable.
+    NetCommit,
+    /// Classifies one sample: the first layer's input activation codes.
+    Classify {
+        /// Input codes (quantized by the host to the first layer's `a_bits`).
+        input: heapless::Vec<u8, NET_MAX_INPUT>,
+    },
 }
 
 /// A message from the controller.
@@ -75,6 +111,19 @@ pub enum Reply {
     Error(ErrorCode),
     /// Answer to [`Request::Run`].
     Results(RunReport),
+    /// Answer to [`Request::Classify`].
+    Classified(Classification),
+}
+
+/// The controller's functional result for one sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Index of the largest logit (first on ties).
+    pub class: u8,
+    /// [`crate::runtime::net::logits_digest`] of the logits.
+    pub logits_digest: u32,
+    /// What the forward pass cost the controller, in [`Capabilities::counter`] units.
+    pub controller_cost: u64,
 }
 
 /// What the controller can hold and measure.
@@ -92,6 +141,9 @@ pub struct Capabilities {
     pub max_inferences: u32,
     /// What the controller's own counter counts.
     pub counter: CounterKind,
+    /// [`crate::runtime::net::NET_MAX_WEIGHTS`] as compiled into the firmware (0: no
+    /// functional runs).
+    pub net_max_weights: u32,
 }
 
 /// Unit of the controller's own cost counter.
@@ -124,6 +176,9 @@ pub enum ErrorCode {
     NoPlan,
     /// The run request is outside the controller's limits.
     Run(RunError),
+    /// A functional upload step or sample was refused; the network is not runnable until
+    /// a new upload commits (a refused sample leaves it runnable).
+    Net(NetError),
 }
 
 /// The controller's measurements of one run.

@@ -41,11 +41,11 @@ fn layer(first_xbar: u64) -> PlanLayer {
 
 #[test]
 fn golden_hello() {
-    // version 1, seq 1, variant 0, CRC-32 of [01 01 00] little-endian, COBS, delimiter.
-    // The CRC value comes from an independent CRC-32/ISO-HDLC (zlib's crc32).
+    // version 2, seq 1, variant 0, CRC-32 of [02 01 00] little-endian, COBS, delimiter.
+    // The CRC values come from an independent CRC-32/ISO-HDLC (zlib's crc32).
     let bytes = frame_of(1, &Request::Hello);
-    assert_eq!(bytes, [0x03, 0x01, 0x01, 0x05, 0x64, 0x82, 0x98, 0xe7, 0x00]);
-    assert_eq!(CRC.checksum(&[1, 1, 0]), 0xe798_8264);
+    assert_eq!(bytes, [0x03, 0x02, 0x01, 0x05, 0x3d, 0x3c, 0xde, 0xe5, 0x00]);
+    assert_eq!(CRC.checksum(&[2, 1, 0]), 0xe5de_3c3d);
 }
 
 #[test]
@@ -54,16 +54,89 @@ fn golden_run_and_ack() {
         mode: Mode::Row,
         inferences: 300,
     };
-    // 01 07 | 04 (Run) 01 (Row) ac 02 (varint 300) | CRC.
+    // 02 07 | 04 (Run) 01 (Row) ac 02 (varint 300) | CRC.
     let bytes = frame_of(7, &run);
     assert_eq!(
         bytes,
-        [0x0b, 0x01, 0x07, 0x04, 0x01, 0xac, 0x02, 0xbf, 0xc1, 0xa2, 0xaa, 0x00]
+        [0x0b, 0x02, 0x07, 0x04, 0x01, 0xac, 0x02, 0x11, 0xb3, 0x36, 0x2c, 0x00]
     );
     assert_eq!(read_back::<Request>(&bytes), Ok(Envelope { seq: 7, body: run }));
     // Ack is variant 1 of Reply.
     let ack = frame_of(7, &Reply::Ack);
-    assert_eq!(ack, [0x08, 0x01, 0x07, 0x01, 0x74, 0x15, 0xc5, 0xc6, 0x00]);
+    assert_eq!(ack, [0x08, 0x02, 0x07, 0x01, 0x2d, 0xab, 0x83, 0xc4, 0x00]);
+}
+
+#[test]
+fn golden_functional_requests() {
+    // 02 03 | 09 (NetCommit) | CRC.
+    let commit = frame_of(3, &Request::NetCommit);
+    assert_eq!(commit, [0x08, 0x02, 0x03, 0x09, 0x1b, 0xe6, 0x34, 0xae, 0x00]);
+    // 02 04 | 0a (Classify) 02 (length) 05 00 | CRC: the zero byte is COBS-encoded.
+    let input = heapless::Vec::from_slice(&[5, 0]).unwrap();
+    let classify = frame_of(4, &Request::Classify { input });
+    assert_eq!(
+        classify,
+        [0x06, 0x02, 0x04, 0x0a, 0x02, 0x05, 0x05, 0x27, 0x66, 0xc4, 0x18, 0x00]
+    );
+    assert_eq!(CRC.checksum(&[2, 4, 10, 2, 5, 0]), 0x18c4_6627);
+}
+
+#[test]
+fn worst_case_functional_chunks_fit_a_frame() {
+    let arch = crate::ArchParams {
+        xbar_rows: u32::MAX,
+        xbar_cols: u32::MAX,
+        step_cycles: u64::MAX,
+        add_cycles: u64::MAX,
+        noc_bits_per_cycle: u64::MAX,
+        ..crate::ArchParams::ISAAC
+    };
+    let layer = crate::runtime::net::NetLayer {
+        input: (u16::MAX, u16::MAX, u16::MAX),
+        c_out: u16::MAX,
+        kernel: (u8::MAX, u8::MAX),
+        stride: (u8::MAX, u8::MAX),
+        pad: (u8::MAX, u8::MAX),
+        w_bits: 8,
+        a_bits: 8,
+        requant: Some(crate::runtime::net::NetRequant {
+            multiplier: u32::MAX,
+            shift: u8::MAX,
+            out_bits: 8,
+        }),
+    };
+    let mut weights = heapless::Vec::new();
+    weights.resize(NET_WEIGHTS_CHUNK, -1i8).unwrap();
+    let mut biases = heapless::Vec::new();
+    biases.resize(NET_BIASES_CHUNK, i32::MIN).unwrap();
+    let mut input = heapless::Vec::new();
+    input.resize(crate::runtime::net::NET_MAX_INPUT, 0xff).unwrap();
+    let requests = [
+        Request::NetBegin { arch, layers: u8::MAX },
+        Request::NetLayer(layer),
+        Request::NetWeights {
+            offset: u32::MAX,
+            data: weights,
+        },
+        Request::NetBiases {
+            offset: u32::MAX,
+            data: biases,
+        },
+        Request::Classify { input },
+    ];
+    for r in requests {
+        let bytes = frame_of(u16::MAX, &r);
+        assert_eq!(read_back::<Request>(&bytes), Ok(Envelope { seq: u16::MAX, body: r }));
+    }
+    let classified = Reply::Classified(Classification {
+        class: u8::MAX,
+        logits_digest: u32::MAX,
+        controller_cost: u64::MAX,
+    });
+    let refused = Reply::Error(ErrorCode::Net(crate::runtime::net::NetError::Capacity));
+    for r in [classified, refused] {
+        assert_eq!(read_back::<Reply>(&frame_of(1, &r)), Ok(Envelope { seq: 1, body: r }));
+    }
 }
 
 use super::frame::TESTS_CRC as CRC;
@@ -109,6 +182,7 @@ fn every_message_round_trips() {
             max_frame: MAX_FRAME as u16,
             max_inferences: MAX_INFERENCES,
             counter: CounterKind::Instructions,
+            net_max_weights: u32::MAX,
         }),
         Reply::Results(RunReport {
             mode: Mode::Row,
@@ -172,19 +246,19 @@ fn corruption_is_detected_never_trusted() {
 
 #[test]
 fn version_and_trailing_bytes_are_refused() {
-    // A frame from a future version 2: same layout, other version number.
-    let mut payload = std::vec![2u8, 5, 0];
+    // A frame from a future version 3: same layout, other version number.
+    let mut payload = std::vec![3u8, 5, 0];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let mut enc = [0u8; 32];
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
-    assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Version(2)));
-    // Version 1, seq 5, Hello, then a stray byte.
-    let mut payload = std::vec![1u8, 5, 0, 9];
+    assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Version(3)));
+    // Version 2, seq 5, Hello, then a stray byte.
+    let mut payload = std::vec![2u8, 5, 0, 9];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
     assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Body(5)));
     // A chunk claiming more layers than CHUNK_LAYERS: the count is not trusted.
-    let mut payload = std::vec![1u8, 6, 2, 0, 200];
+    let mut payload = std::vec![2u8, 6, 2, 0, 200];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
     assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Body(6)));

@@ -1,0 +1,179 @@
+//! Functional runs end to end (issue 6): the quantized digits network is shipped to the
+//! firmware session, every held-out sample is classified there and compared bit for bit
+//! (class and logits digest) with the host's crossbar-model forward pass — over the
+//! in-memory link always, and against QEMU's mps2-an386 when `qemu-system-arm` is present.
+//! A tampered weight must show up as mismatches, and bad uploads are refused.
+
+#[path = "mem_link.rs"]
+mod mem_link;
+
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use firmware::{NoCounter, Session};
+use host_optimizer::digits::dataset::Dataset;
+use host_optimizer::digits::model::DigitsModel;
+use host_optimizer::digits::quant::{QuantizedDigits, Scratch};
+use host_optimizer::digits::weights::FloatWeights;
+use host_optimizer::link::{self, check_digits, digits_net, Client, LinkError};
+use imc_model::runtime::net::{logits_digest, NetError};
+use imc_model::wire::{heapless, ErrorCode, Request};
+use imc_model::{ArchConfig, Bits, Precision};
+use mem_link::{pair, Faults, HostEnd};
+
+fn model() -> DigitsModel {
+    DigitsModel::new(FloatWeights::embedded().unwrap(), Dataset::embedded().unwrap())
+}
+
+fn precision(w: u8, a: u8) -> Precision {
+    Precision {
+        w_bits: Bits::new(w).unwrap(),
+        a_bits: Bits::new(a).unwrap(),
+    }
+}
+
+/// A mixed assignment with narrow layers, so requantization and small codes are exercised.
+fn mixed() -> Vec<Precision> {
+    vec![precision(8, 8), precision(4, 6), precision(3, 5), precision(6, 4)]
+}
+
+fn start_device() -> (Client<HostEnd>, thread::JoinHandle<()>) {
+    let (host, mut device) = pair(Faults::default());
+    let handle = thread::spawn(move || {
+        // The session holds the network store (~50 KiB): keep it off the thread's stack.
+        let mut session = Box::new(Session::new("in-memory"));
+        let _ = session.serve(&mut device, &mut NoCounter);
+    });
+    (Client::new(host), handle)
+}
+
+#[test]
+fn every_held_out_sample_matches_the_host_over_the_in_memory_link() {
+    let model = model();
+    let arch = ArchConfig::isaac();
+    let (mut client, device) = start_device();
+    let caps = client.hello().unwrap();
+    for precisions in [vec![Precision::BASELINE; 4], mixed()] {
+        let check = check_digits(&mut client, &caps, &arch, &model, &precisions).unwrap();
+        let host = model.evaluate(&arch, &precisions).unwrap();
+        assert_eq!(check.samples, model.split().test.len());
+        assert_eq!(check.samples, 359);
+        assert_eq!(check.matches, check.samples, "{precisions:?}");
+        assert_eq!(check.accuracy, host.accuracy);
+        assert_eq!(check.host_accuracy, host.accuracy);
+    }
+    drop(client);
+    device.join().unwrap();
+}
+
+#[test]
+fn a_tampered_weight_is_caught_and_bad_uploads_are_refused() {
+    let model = model();
+    let arch = ArchConfig::isaac();
+    let (mut client, device) = start_device();
+    let caps = client.hello().unwrap();
+    // Classifying before any network is committed is refused.
+    assert!(matches!(
+        client.classify(&[0; 64]),
+        Err(LinkError::Refused(ErrorCode::Net(NetError::NotReady)))
+    ));
+
+    let precisions = [Precision::BASELINE; 4];
+    let q = QuantizedDigits::new(model.weights(), model.clips(), &precisions).unwrap();
+    let mut net = digits_net(&arch, &q).unwrap();
+    // One fc2 weight flipped in sign: the controller runs it, and the digests differ.
+    let fc2 = net.weights.len() - 5;
+    net.weights[fc2] = if net.weights[fc2] == 0 { 1 } else { -net.weights[fc2] };
+    client.upload_net(&net, &caps).unwrap();
+    let mut scratch = Scratch::default();
+    let mut mismatches = 0;
+    for sample in model.split().test.iter().take(40).map(|&i| &model.data().samples[i]) {
+        let (class, _) = q.classify(&arch, &sample.pixels, &mut scratch).unwrap();
+        let input: Vec<u8> = q.input_codes(&sample.pixels).collect();
+        let device = client.classify(&input).unwrap();
+        if (usize::from(device.class), device.logits_digest) != (class, logits_digest(scratch.logits())) {
+            mismatches += 1;
+        }
+    }
+    assert!(mismatches > 0, "a changed weight must change some logits");
+
+    // A weight outside the symmetric 8-bit range is refused at commit; the network is then
+    // not runnable.
+    let mut bad = digits_net(&arch, &q).unwrap();
+    bad.weights[0] = i8::MIN;
+    assert!(matches!(
+        client.upload_net(&bad, &caps),
+        Err(LinkError::Refused(ErrorCode::Net(NetError::Values)))
+    ));
+    assert!(matches!(
+        client.classify(&[0; 64]),
+        Err(LinkError::Refused(ErrorCode::Net(NetError::NotReady)))
+    ));
+    // A chunk at the wrong offset is refused as out of order.
+    let good = digits_net(&arch, &q).unwrap();
+    client
+        .request(&Request::NetBegin {
+            arch: good.arch,
+            layers: 4,
+        })
+        .unwrap();
+    for layer in &good.layers {
+        client.request(&Request::NetLayer(*layer)).unwrap();
+    }
+    let data = heapless::Vec::from_slice(&good.weights[..8]).unwrap();
+    let reply = client.request(&Request::NetWeights { offset: 8, data });
+    assert!(
+        matches!(reply, Err(LinkError::Refused(ErrorCode::Net(NetError::Order)))),
+        "{reply:?}"
+    );
+    // A layer that does not chain to the previous one is refused.
+    client
+        .request(&Request::NetBegin {
+            arch: good.arch,
+            layers: 4,
+        })
+        .unwrap();
+    client.request(&Request::NetLayer(good.layers[0])).unwrap();
+    assert!(matches!(
+        client.request(&Request::NetLayer(good.layers[2])),
+        Err(LinkError::Refused(ErrorCode::Net(NetError::Geometry)))
+    ));
+    // The untouched network uploads and matches again.
+    let check = check_digits(&mut client, &caps, &arch, &model, &precisions).unwrap();
+    assert_eq!(check.matches, check.samples);
+    drop(client);
+    device.join().unwrap();
+}
+
+fn qemu_present() -> bool {
+    Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn every_held_out_sample_matches_the_host_on_qemu() {
+    if !qemu_present() {
+        println!("SKIPPED: qemu-system-arm is not installed (cargo xtask setup installs it)");
+        return;
+    }
+    let model = model();
+    let arch = ArchConfig::isaac();
+    let elf = link::board::build_qemu_firmware(true).expect("the QEMU firmware builds");
+    let qemu = link::connect_qemu(&elf, Duration::from_secs(600), Duration::from_millis(500)).unwrap();
+    let mut client = Client::new(&qemu.stream);
+    let caps = client.hello().unwrap();
+    client.set_attempts(240);
+    let precisions = mixed();
+    let check = check_digits(&mut client, &caps, &arch, &model, &precisions).unwrap();
+    let host = model.evaluate(&arch, &precisions).unwrap();
+    assert_eq!(check.samples, 359);
+    assert_eq!(check.matches, check.samples);
+    assert_eq!(check.accuracy, host.accuracy);
+    assert!(
+        check.controller_cost_per_sample > 0.0,
+        "the QEMU board counts instructions"
+    );
+}
