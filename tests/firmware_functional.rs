@@ -7,7 +7,6 @@
 #[path = "mem_link.rs"]
 mod mem_link;
 
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -146,17 +145,9 @@ fn a_tampered_weight_is_caught_and_bad_uploads_are_refused() {
     device.join().unwrap();
 }
 
-fn qemu_present() -> bool {
-    Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn every_held_out_sample_matches_the_host_on_qemu() {
-    if !qemu_present() {
-        println!("SKIPPED: qemu-system-arm is not installed (cargo xtask setup installs it)");
+    if !lrmp_tests::qemu_available() {
         return;
     }
     let model = model();

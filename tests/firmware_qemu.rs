@@ -3,7 +3,6 @@
 //! and read the controller's own instruction count. Skipped (with a printed reason) only
 //! when `qemu-system-arm` is not installed.
 
-use std::process::Command;
 use std::time::Duration;
 
 use host_optimizer::link::{self, Client};
@@ -13,17 +12,9 @@ use imc_model::runtime::{self, EventDigest, Mode};
 use imc_model::wire::{CounterKind, ErrorCode, Request};
 use imc_model::{ArchConfig, Bits, Precision};
 
-fn qemu_present() -> bool {
-    Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn resnet50_on_qemu_matches_the_model() {
-    if !qemu_present() {
-        println!("SKIPPED: qemu-system-arm is not installed (cargo xtask setup installs it)");
+    if !lrmp_tests::qemu_available() {
         return;
     }
     let net = network::builtin("resnet50").unwrap();

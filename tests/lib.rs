@@ -1,1 +1,15 @@
 //! Shared helpers for the end-to-end scenarios in this folder.
+
+use std::process::Command;
+
+/// True when `qemu-system-arm` runs; otherwise prints why the caller skips and returns false.
+pub fn qemu_available() -> bool {
+    let present = Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        println!("SKIPPED: qemu-system-arm is not installed (cargo xtask setup installs it)");
+    }
+    present
+}

@@ -39,8 +39,8 @@ fn lrmp(args: &[&str]) -> Command {
     cmd
 }
 
-/// The main job: an optimised plan for a built-in network, run on the QEMU board and
-/// checked against the model.
+/// The main job: an LRMP search (RL with exact replication in the loop) on a built-in
+/// network, its plan written, run on the QEMU board and checked against the model.
 pub fn demo() -> Result<(), String> {
     let plan = root().join("target").join("demo-resnet18.plan");
     let plan_arg = plan.to_string_lossy().into_owned();
@@ -49,11 +49,15 @@ pub fn demo() -> Result<(), String> {
         cargo().args(["build", "-q", "--release", "-p", "host-optimizer"]),
     )?;
     step(
-        "lrmp plan: resnet18 at 1.5x area, throughput objective",
+        "lrmp search: resnet18, RL + exact replication, 1.5x area, throughput, 1-point accuracy budget",
         &mut lrmp(&[
-            "plan",
+            "search",
             "--network",
             "resnet18",
+            "--method",
+            "rl",
+            "--episodes",
+            "120",
             "--area-factor",
             "1.5",
             "--objective",
@@ -63,7 +67,7 @@ pub fn demo() -> Result<(), String> {
         ]),
     )?;
     step(
-        "lrmp run: the plan on the QEMU mps2-an386 board",
+        "lrmp run: the plan on the QEMU mps2-an386 board, timing checked against the model",
         &mut lrmp(&["run", "--board", "qemu", "--plan", &plan_arg]),
     )?;
     Ok(())
