@@ -73,11 +73,14 @@ fn resnet50_on_qemu_matches_the_model() {
     assert!(layer.controller_cost >= 4 * layer.outcome.dispatch_events, "{layer:?}");
     // Garbage between frames gets an error reply and changes nothing.
     use std::io::Write;
+    // Runs that outlast the reply timeout on a loaded machine are retransmitted too, so
+    // count only what the garbage adds.
+    let before = client.stats().retransmissions;
     (&qemu.stream).write_all(&[0x05, 0x11, 0x22, 0x33, 0x44, 0x00]).unwrap();
     let again = client.run(Mode::Layer, 4).unwrap();
     assert_eq!(again.outcome, layer.outcome);
     // The garbage's error reply made the client send its run request again; the
     // controller answered the repeat from its cache instead of running twice.
-    assert_eq!(client.stats().retransmissions, 1, "{:?}", client.stats());
+    assert!(client.stats().retransmissions > before, "{:?}", client.stats());
     assert_eq!(again.event_digest, layer.event_digest);
 }
