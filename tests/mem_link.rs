@@ -45,7 +45,8 @@ pub fn pair(faults: Faults) -> (HostEnd, DeviceEnd) {
         pending: Vec::new(),
         frames: 0,
         faults,
-        timeout: Duration::from_millis(200),
+        // Generous: a debug-build row-mode run on a loaded CI machine must not look lost.
+        timeout: Duration::from_millis(1000),
     };
     let device = DeviceEnd {
         tx: to_host,
