@@ -51,24 +51,12 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
 /// The tightest interval bound proven here: the water-filling balance bound, each layer's
 /// time at its largest affordable replication, and the chip NoC floor.
 pub fn interval_floor(inst: &Instance, costs: &[LayerCost]) -> Cycles {
-    let per_layer = inst
-        .layers()
-        .iter()
-        .filter_map(|c| c.last())
-        .map(|c| c.time.get())
-        .max()
-        .unwrap_or(0);
+    let per_layer = inst.fastest_times().max().unwrap_or(0);
     let balance = water_filling_bound(costs, inst.budget().get());
     Cycles(balance.max(per_layer).max(inst.chip_floor().get()))
 }
 
 /// Latency bound: every layer at its largest affordable replication at once.
 pub fn latency_floor(inst: &Instance) -> Cycles {
-    Cycles(
-        inst.layers()
-            .iter()
-            .filter_map(|c| c.last())
-            .map(|c| c.time.get())
-            .sum(),
-    )
+    Cycles(inst.fastest_times().sum())
 }

@@ -45,12 +45,7 @@ pub fn min_interval_choice(inst: &Instance) -> Vec<usize> {
     let spare = inst.spare();
     let layers = inst.layers();
     // Every layer can reach its last candidate's time; all-ones (the first) always fits.
-    let mut lo = layers
-        .iter()
-        .filter_map(|c| c.last())
-        .map(|c| c.time.get())
-        .max()
-        .unwrap_or(0);
+    let mut lo = inst.fastest_times().max().unwrap_or(0);
     let mut hi = layers
         .iter()
         .filter_map(|c| c.first())

@@ -82,13 +82,7 @@ fn build(inst: &Instance, weights: Weights, integer: bool) -> Model {
         .map(|cands| cands[1..].iter().map(|_| vars.add(def())).collect())
         .collect();
     let interval = (weights.interval > 0.0).then(|| {
-        let lowest = inst
-            .layers()
-            .iter()
-            .filter_map(|c| c.last())
-            .map(|c| c.time.get())
-            .max()
-            .unwrap_or(0);
+        let lowest = inst.fastest_times().max().unwrap_or(0);
         let def = variable().min(lowest.max(inst.chip_floor().get()) as f64);
         vars.add(if integer { def.integer() } else { def })
     });

@@ -173,6 +173,12 @@ impl Instance {
         &self.layers
     }
 
+    /// Each layer's time at its last (largest affordable) candidate: no replication within
+    /// the budget makes that layer faster.
+    pub fn fastest_times(&self) -> impl Iterator<Item = u64> + '_ {
+        self.layers.iter().filter_map(|c| c.last()).map(|c| c.time.get())
+    }
+
     /// Charged-area budget after the tile caps: `min(budget, max_tiles * xbars_per_tile)`.
     pub fn budget(&self) -> Crossbars {
         Crossbars(self.budget)
