@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use imc_model::cost::totals;
-use imc_model::{Bits, Precision, Totals};
+use imc_model::{Bits, LayerCost, Precision, Totals};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -163,26 +163,8 @@ pub fn run_method(
     match method {
         Method::Baseline => {
             let precisions = vec![Precision::BASELINE; problem.len()];
-            let replication = vec![1; problem.len()];
-            let t = totals(&problem.arch, &problem.baseline_costs, &replication)?;
             let drop = tools.oracle.drop(&precisions)?;
-            let result = MethodResult {
-                method,
-                precisions,
-                replication,
-                totals: t,
-                gain: problem.gain(&t),
-                drop,
-                feasible: drop <= problem.max_drop && t.area <= problem.budget,
-                evaluations: 1,
-                seconds: 0.0,
-                history: Vec::new(),
-                proven_optimal: None,
-            };
-            Ok(MethodResult {
-                seconds: start.elapsed().as_secs_f64(),
-                ..result
-            })
+            unreplicated(problem, method, precisions, &problem.baseline_costs, drop, start)
         }
         Method::ReplicationOnly => {
             let e = eval.evaluate(vec![Precision::BASELINE; problem.len()])?;
@@ -243,22 +225,9 @@ pub fn run_method(
                 }
             };
             let precisions = problem.pin(precisions);
-            let replication = vec![1; problem.len()];
-            let t = totals(&problem.arch, &problem.costs(&precisions)?, &replication)?;
+            let costs = problem.costs(&precisions)?;
             let drop = tools.oracle.drop(&precisions)?;
-            Ok(MethodResult {
-                method,
-                precisions,
-                replication,
-                totals: t,
-                gain: problem.gain(&t),
-                drop,
-                feasible: drop <= problem.max_drop && t.area <= problem.budget,
-                evaluations: 1,
-                seconds: start.elapsed().as_secs_f64(),
-                history: Vec::new(),
-                proven_optimal: None,
-            })
+            unreplicated(problem, method, precisions, &costs, drop, start)
         }
         Method::Milp => {
             let drops = tools.layer_drops.ok_or_else(|| {
@@ -315,5 +284,32 @@ fn best_or_last(
     Ok(MethodResult {
         history: eval.history().to_vec(),
         ..result
+    })
+}
+
+/// The result of one unreplicated mapping at `precisions` (`costs` are theirs), checked
+/// against the accuracy and area budgets.
+fn unreplicated(
+    problem: &SearchProblem,
+    method: Method,
+    precisions: Vec<Precision>,
+    costs: &[LayerCost],
+    drop: f64,
+    start: Instant,
+) -> Result<MethodResult, SearchError> {
+    let replication = vec![1; problem.len()];
+    let t = totals(&problem.arch, costs, &replication)?;
+    Ok(MethodResult {
+        method,
+        precisions,
+        replication,
+        totals: t,
+        gain: problem.gain(&t),
+        drop,
+        feasible: drop <= problem.max_drop && t.area <= problem.budget,
+        evaluations: 1,
+        seconds: start.elapsed().as_secs_f64(),
+        history: Vec::new(),
+        proven_optimal: None,
     })
 }
