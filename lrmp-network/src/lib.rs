@@ -1,4 +1,8 @@
-//! Networks: the mappable layers of a DNN, built in or imported from a file.
+//! # lrmp-network
+//!
+//! Networks: the mappable layers of a DNN, built in or imported from a file. A crate of its
+//! own (host-optimizer re-exports it as `host_optimizer::network`) so that the fuzz targets
+//! of the importers build without the solver and neural-network stacks.
 //!
 //! A [`Network`] is the validated form every optimiser takes: a non-empty list of named
 //! conv/FC layers in execution order, each a validated [`LayerShape`]. Non-mappable
@@ -9,7 +13,7 @@
 //! (`.json` = PIMCOMP-NN graph, [`pimcomp`]; `.csv` / `.toml` = layer table, [`table`]).
 //! Every output feature-map size is derived from kernel, stride and padding in one place
 //! (`geometry`), never typed by hand. Errors name the file, the layer and the field; no
-//! input makes this module panic. File formats are documented in `docs/network-formats.md`.
+//! input makes this crate panic. File formats are documented in `docs/network-formats.md`.
 
 use std::collections::HashSet;
 use std::fmt;
