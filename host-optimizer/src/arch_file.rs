@@ -112,11 +112,36 @@ fn from_table(source: &str, default_name: &str, mut table: toml::Table) -> Resul
         Some(_) => return Err(err(Some("base"), "must be a preset name".into())),
     };
     merged.extend(table);
-    let params: ArchParams = toml::Value::Table(merged)
+    let params: ArchParams = toml::Value::Table(merged.clone())
         .try_into()
-        .map_err(|e: toml::de::Error| err(None, e.message().to_string()))?;
-    let config = ArchConfig::new(params).map_err(|e| err(Some(e.field), e.to_string()))?;
+        .map_err(|e: toml::de::Error| {
+            let message = e.message().trim_end().to_string();
+            match culprit(&merged) {
+                Some(field) => err(Some(&field), message),
+                None if message.starts_with("missing field") => err(
+                    None,
+                    format!("{message} (give every field, or `base = \"isaac\"` to start from a preset)"),
+                ),
+                None => err(None, message),
+            }
+        })?;
+    let config = ArchConfig::new(params).map_err(|e| {
+        let message = format!("{} is out of range (accepted {}..={})", e.value, e.min, e.max);
+        err(Some(e.field), message)
+    })?;
     Ok(NamedArch { name, config })
+}
+
+/// The first key whose value alone makes a complete table fail to deserialize: serde's
+/// type errors do not say which field they are about.
+fn culprit(table: &toml::Table) -> Option<String> {
+    let complete = toml::Table::try_from(ArchParams::ISAAC).ok()?;
+    table.iter().find_map(|(key, value)| {
+        let mut probe = complete.clone();
+        probe.insert(key.clone(), value.clone());
+        let fails = toml::Value::Table(probe).try_into::<ArchParams>().is_err();
+        (fails && complete.contains_key(key)).then(|| key.clone())
+    })
 }
 
 #[cfg(test)]

@@ -85,7 +85,8 @@ impl fmt::Display for PlanFileError {
             PlanFileError::Version(v) => {
                 write!(
                     f,
-                    "plan file format version {v}; this lrmp reads version {PLAN_FILE_VERSION}"
+                    "plan file format version {v}, but this lrmp reads version {PLAN_FILE_VERSION} \
+                     (a plan from another lrmp version, or not a plan file)"
                 )
             }
             PlanFileError::Lengths {
@@ -97,7 +98,7 @@ impl fmt::Display for PlanFileError {
                 "{layers} layers but {precisions} precisions and {replication} replication factors"
             ),
             PlanFileError::Invalid { at, message } => write!(f, "{at}: {message}"),
-            PlanFileError::Plan(e) => write!(f, "the controller cannot hold this plan: {e:?}"),
+            PlanFileError::Plan(e) => write!(f, "the controller cannot hold this plan: {}", describe(*e)),
         }
     }
 }
@@ -206,7 +207,48 @@ impl PlanFile {
             .iter()
             .zip(&self.layers)
             .map(|(s, l)| (s, l.precision, l.replication));
-        let runtime = Plan::from_model(&arch, source).map_err(PlanFileError::Plan)?;
+        let runtime = Plan::from_model(&arch, source).map_err(|e| match layer_of(e) {
+            Some(i) => invalid(
+                self.layers.get(usize::from(i)).map_or("?", |l| l.name.as_str()),
+                format!("the controller cannot hold this layer: {}", describe(e)),
+            ),
+            None => PlanFileError::Plan(e),
+        })?;
         Ok(ValidPlan { arch, totals, runtime })
+    }
+}
+
+/// The layer a controller refusal is about, if any.
+fn layer_of(e: PlanError) -> Option<u16> {
+    match e {
+        PlanError::LayerCount | PlanError::CountMismatch | PlanError::TileSize => None,
+        PlanError::Shape(i)
+        | PlanError::Replication(i)
+        | PlanError::Cost(i)
+        | PlanError::Bits(i)
+        | PlanError::TooSlow(i)
+        | PlanError::Placement(i)
+        | PlanError::TilesExceeded(i)
+        | PlanError::Model(i) => Some(i),
+    }
+}
+
+/// What a controller refusal means, in words.
+fn describe(e: PlanError) -> String {
+    use imc_model::runtime::{MAX_LAYERS, MAX_LAYER_CYCLES, MAX_REPLICAS};
+    match e {
+        PlanError::LayerCount => format!("it holds 1..={MAX_LAYERS} layers"),
+        PlanError::CountMismatch => "the layer count disagrees with the header".into(),
+        PlanError::TileSize => "`xbars_per_tile` is zero".into(),
+        PlanError::Shape(_) => "a dimension is zero or out of range".into(),
+        PlanError::Replication(_) => {
+            format!("replication outside 1..=min(output positions, {MAX_REPLICAS})")
+        }
+        PlanError::Cost(_) => "zero cycles per position or zero crossbars per replica".into(),
+        PlanError::Bits(_) => "a bit width outside 1..=16".into(),
+        PlanError::TooSlow(_) => format!("the layer takes more than {MAX_LAYER_CYCLES} cycles"),
+        PlanError::Placement(_) => "its crossbars do not follow the previous layer's".into(),
+        PlanError::TilesExceeded(_) => "the replicas need more tiles than the chip has".into(),
+        PlanError::Model(_) => "the cost model cannot derive it".into(),
     }
 }

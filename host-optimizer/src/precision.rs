@@ -9,7 +9,9 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 
 use imc_model::{Bits, Precision};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::network::Network;
 
@@ -93,31 +95,16 @@ pub fn uniform(network: &Network, precision: Precision, free_ends: bool) -> Vec<
         .collect()
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum LayerEntry {
-    Text(String),
-    Fields { w_bits: i64, a_bits: i64 },
-}
-
-#[derive(Deserialize)]
-struct NamedEntry {
-    name: String,
-    w_bits: i64,
-    a_bits: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Layers {
-    ByName(BTreeMap<String, LayerEntry>),
-    List(Vec<NamedEntry>),
-}
-
+/// The top level of a precision file; `layers` is read entry by entry so that every error
+/// can name its layer.
 #[derive(Deserialize)]
 struct PrecisionFile {
-    default: Option<String>,
-    layers: Option<Layers>,
+    default: Option<Value>,
+    layers: Option<Value>,
+    /// Other keys: refused in TOML (a typo would be silently ignored); allowed in JSON,
+    /// where a `--json` report carries many.
+    #[serde(flatten)]
+    other: BTreeMap<String, IgnoredAny>,
 }
 
 /// Loads a precision file (TOML or JSON) for `network`.
@@ -125,7 +112,8 @@ struct PrecisionFile {
 /// Forms accepted: `default = "W/A"` for unlisted layers (8/8 otherwise), and `layers` as
 /// either a table `name = "W/A"` (or `{ w_bits, a_bits }`), or a list of objects with
 /// `name`, `w_bits`, `a_bits` — so a `--json` report of `lrmp plan`/`search` is itself a
-/// precision file. Names must exist in the network; the file's choices are taken as given.
+/// precision file. Names must exist in the network and appear once; a file must set
+/// `default` or `layers`. The file's choices are taken as given.
 pub fn load_file(path: &Path, network: &Network) -> Result<Vec<Precision>, PrecisionError> {
     let source = path.display().to_string();
     let err = |layer: Option<&str>, message: String| PrecisionError {
@@ -134,13 +122,27 @@ pub fn load_file(path: &Path, network: &Network) -> Result<Vec<Precision>, Preci
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(None, format!("cannot read: {e}")))?;
-    let file: PrecisionFile = if source.ends_with(".json") {
+    let json = source.ends_with(".json");
+    let file: PrecisionFile = if json {
         serde_json::from_str(&text).map_err(|e| err(None, format!("invalid precision file: {e}")))?
     } else {
-        toml::from_str(&text).map_err(|e| err(None, format!("invalid precision file: {}", e.message())))?
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
+            let at = line.map_or(String::new(), |l| format!(" (line {l})"));
+            err(None, format!("invalid precision file{at}: {}", e.message().trim_end()))
+        })?
     };
+    if let (false, Some(key)) = (json, file.other.keys().next()) {
+        return Err(err(None, format!("unknown key `{key}` (known: default, layers)")));
+    }
+    if file.default.is_none() && file.layers.is_none() {
+        return Err(err(None, "sets neither `default` nor `layers`".into()));
+    }
     let default = match &file.default {
-        Some(text) => parse_bits(text).map_err(|m| err(None, format!("`default`: {m}")))?,
+        Some(Value::String(text)) => parse_bits(text).map_err(|m| err(None, format!("`default`: {m}")))?,
+        Some(_) => return Err(err(None, "`default` must be a string such as \"4/6\"".into())),
         None => Precision::BASELINE,
     };
     let index: HashMap<&str, usize> = network
@@ -150,33 +152,88 @@ pub fn load_file(path: &Path, network: &Network) -> Result<Vec<Precision>, Preci
         .map(|(i, l)| (l.name.as_str(), i))
         .collect();
     let mut out = vec![default; network.layers.len()];
-    let entries: Vec<(String, Result<Precision, String>)> = match file.layers {
-        None => Vec::new(),
-        Some(Layers::ByName(map)) => map
-            .into_iter()
-            .map(|(name, entry)| {
-                let p = match entry {
-                    LayerEntry::Text(t) => parse_bits(&t),
-                    LayerEntry::Fields { w_bits, a_bits } => fields(w_bits, a_bits),
-                };
-                (name, p)
-            })
-            .collect(),
-        Some(Layers::List(list)) => list.into_iter().map(|e| (e.name, fields(e.w_bits, e.a_bits))).collect(),
-    };
-    for (name, precision) in entries {
+    let mut seen = vec![false; network.layers.len()];
+    for (name, precision) in entries(file.layers).map_err(|(at, m)| err(Some(&at), m))? {
         let &i = index
             .get(name.as_str())
             .ok_or_else(|| err(Some(&name), format!("no such layer in network `{}`", network.name)))?;
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(err(Some(&name), "listed twice".into()));
+        }
         out[i] = precision.map_err(|m| err(Some(&name), m))?;
     }
     Ok(out)
 }
 
-fn fields(w_bits: i64, a_bits: i64) -> Result<Precision, String> {
+type Entry = (String, Result<Precision, String>);
+
+/// The `(layer name, precision)` pairs of `layers`; a malformed entry is `Err((where, why))`.
+fn entries(layers: Option<Value>) -> Result<Vec<Entry>, (String, String)> {
+    match layers {
+        None => Ok(Vec::new()),
+        Some(Value::Object(map)) => Ok(dotted(map, "")
+            .into_iter()
+            .map(|(name, entry)| {
+                let p = match &entry {
+                    Value::String(t) => parse_bits(t),
+                    Value::Object(o) => fields(o),
+                    _ => Err("must be \"W/A\" or { w_bits = W, a_bits = A }".to_string()),
+                };
+                (name, p)
+            })
+            .collect()),
+        Some(Value::Array(list)) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| match entry.get("name") {
+                Some(Value::String(name)) => {
+                    let p = entry.as_object().map_or_else(|| Err(String::new()), fields);
+                    Ok((name.clone(), p))
+                }
+                _ => Err((format!("layers[{i}]"), "needs a string `name`".to_string())),
+            })
+            .collect(),
+        Some(_) => Err((
+            "layers".to_string(),
+            "must be a table of `name = \"W/A\"` or a list of {name, w_bits, a_bits}".to_string(),
+        )),
+    }
+}
+
+/// Undoes TOML's splitting of dotted keys: `layer1.0.conv1 = "4/4"` arrives as nested
+/// tables; an entry is a table only when it holds `w_bits` or `a_bits`.
+fn dotted(map: serde_json::Map<String, Value>, prefix: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (key, value) in map {
+        let name = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Object(inner) if !inner.contains_key("w_bits") && !inner.contains_key("a_bits") => {
+                out.extend(dotted(inner, &name));
+            }
+            other => out.push((name, other)),
+        }
+    }
+    out
+}
+
+fn fields(entry: &serde_json::Map<String, Value>) -> Result<Precision, String> {
+    let get = |key: &str| -> Result<Bits, String> {
+        match entry.get(key) {
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(v) => bits(v, key),
+                None => Err(format!("{key} = {n} is not an integer in 1..=8")),
+            },
+            Some(other) => Err(format!("{key} = {other} is not an integer")),
+            None => Err(format!("missing `{key}`")),
+        }
+    };
     Ok(Precision {
-        w_bits: bits(w_bits, "w_bits")?,
-        a_bits: bits(a_bits, "a_bits")?,
+        w_bits: get("w_bits")?,
+        a_bits: get("a_bits")?,
     })
 }
 
@@ -195,6 +252,25 @@ mod tests {
         assert!(parse_bits("-1/8").unwrap_err().contains("out of range"));
         assert!(parse_bits("a/b").is_err());
         assert!(parse_bits("").is_err());
+    }
+
+    #[test]
+    fn dotted_layer_names_need_no_quotes() {
+        let net = crate::network::builtin("resnet18").expect("built in");
+        let path = std::env::temp_dir().join(format!("lrmp-precision-{}.toml", std::process::id()));
+        let text =
+            "default = \"6/6\"\n[layers]\nlayer1.0.conv1 = \"4/5\"\nlayer1.0.conv2 = { w_bits = 3, a_bits = 2 }\n";
+        std::fs::write(&path, text).unwrap();
+        let got = load_file(&path, &net);
+        let _ = std::fs::remove_file(&path);
+        let got = got.unwrap();
+        let at = |name: &str| {
+            let p = got[net.layers.iter().position(|l| l.name == name).unwrap()];
+            (p.w_bits.get(), p.a_bits.get())
+        };
+        assert_eq!(at("layer1.0.conv1"), (4, 5));
+        assert_eq!(at("layer1.0.conv2"), (3, 2));
+        assert_eq!(at("conv1"), (6, 6));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! familiar `(in + 2*pad - k)/stride + 1` for symmetric padding and no dilation. Every
 //! failure is a [`FieldError`] naming the offending field; callers add the file and layer.
 
+use imc_model::layer::LIMITS;
 use imc_model::{LayerDims, LayerError, LayerKind, LayerShape};
 
 use super::{Layer, NetworkError};
@@ -35,13 +36,23 @@ impl FieldError {
 
 impl From<LayerError> for FieldError {
     fn from(e: LayerError) -> FieldError {
-        let field = match e {
-            LayerError::Zero(f)
-            | LayerError::TooLarge(f)
-            | LayerError::NotDivisibleByGroups(f)
-            | LayerError::FcNotFlat(f) => f,
+        // The caller shows the field already: say only what is wrong with it.
+        let (field, message) = match e {
+            LayerError::Zero(f) => (f, "must be at least 1".to_string()),
+            LayerError::TooLarge(f) => (f, format!("exceeds the supported size (at most {})", limit(f))),
+            LayerError::NotDivisibleByGroups(f) => (f, "is not divisible by `groups`".to_string()),
+            LayerError::FcNotFlat(f) => (f, "must be 1 for a fully-connected layer".to_string()),
         };
-        FieldError::new(field, e.to_string())
+        FieldError::new(field, message)
+    }
+}
+
+/// The largest value `imc_model` accepts for a layer field.
+fn limit(field: &str) -> u32 {
+    match field {
+        "kernel_h" | "kernel_w" => LIMITS.kernel,
+        "in_h" | "in_w" | "out_h" | "out_w" => LIMITS.spatial,
+        _ => LIMITS.channels,
     }
 }
 

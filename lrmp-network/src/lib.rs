@@ -169,6 +169,9 @@ pub fn load(spec: &str) -> Result<Network, NetworkError> {
     if path.is_file() {
         return load_file(path);
     }
+    if path.is_dir() {
+        return Err(NetworkError::new(spec, "is a directory, not a network file"));
+    }
     let message = format!(
         "not a built-in network ({}) and not an existing file",
         BUILTIN.join(", ")
@@ -191,8 +194,13 @@ pub fn load_file(path: &Path) -> Result<Network, NetworkError> {
             return Err(e);
         }
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| NetworkError::new(source.clone(), format!("cannot read the file: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| NetworkError::new(source.clone(), format!("cannot read the file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes().iter().take(valid).filter(|&&b| b == b'\n').count();
+        NetworkError::new(source.clone(), format!("line {line}: not UTF-8 text (byte {valid})"))
+    })?;
     parse(&text, &source, stem)
 }
 

@@ -133,10 +133,18 @@ impl Node {
             (None, Some(d)) => return Ok(d),
             (None, None) => return Err(FieldError::new(shown, "missing")),
         };
-        u32::try_from(value)
-            .ok()
-            .filter(|&v| v >= minimum)
-            .ok_or_else(|| FieldError::new(shown, format!("{value} is out of range (at least {minimum})")))
+        match u32::try_from(value) {
+            Ok(v) if v >= minimum => Ok(v),
+            Ok(_) => Err(FieldError::new(
+                shown,
+                format!("{value} is below the minimum {minimum}"),
+            )),
+            Err(_) if value < 0 => Err(FieldError::new(shown, format!("{value} is negative"))),
+            Err(_) => Err(FieldError::new(
+                shown,
+                format!("{value} is too large (at most {})", u32::MAX),
+            )),
+        }
     }
 
     fn need_dim(&self, key: &'static str, rank: &[usize]) -> Result<&[u32], FieldError> {

@@ -10,7 +10,8 @@
 //!   Other fields are ignored. stderr is free for logs.
 //! - exit code 0. A non-zero exit, a signal, a run longer than the timeout (the whole
 //!   process group is then killed), or anything else on stdout is an error naming the
-//!   exit status and the tail of stderr. Results are cached per assignment.
+//!   exit status and the tail of stderr. More than 1 MiB on stdout is an invalid answer
+//!   (output is captured with bounded memory). Results are cached per assignment.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -32,6 +33,8 @@ use crate::network::Network;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Characters of stderr quoted in errors.
 const TAIL: usize = 600;
+/// Bytes of an evaluator's stdout (and, roughly, stderr) kept; an answer is far shorter.
+const CAPTURE: usize = 1 << 20;
 
 /// How the external evaluator failed.
 #[derive(Debug)]
@@ -161,13 +164,47 @@ fn head(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).chars().take(200).collect()
 }
 
-/// Reads a pipe to its end on a thread; the result arrives on the returned channel.
-fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+/// Which end of a long output to keep.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// The first [`CAPTURE`] bytes (stdout: the answer comes first).
+    Head,
+    /// The last [`CAPTURE`] bytes or more (stderr: the error comes last).
+    Tail,
+}
+
+/// What a pipe carried: the kept bytes, and whether there were more.
+type Captured = (Vec<u8>, bool);
+
+/// Reads a pipe to its end on a thread, keeping at most about [`CAPTURE`] bytes so that an
+/// evaluator flooding its output cannot exhaust memory before the timeout; the result
+/// arrives on the returned channel.
+fn drain(mut pipe: impl Read + Send + 'static, keep: Keep) -> mpsc::Receiver<Captured> {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        let _ = tx.send(buf);
+        let (mut buf, mut more) = (Vec::new(), false);
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let data = chunk.get(..n).unwrap_or_default();
+            match keep {
+                Keep::Head if buf.len() >= CAPTURE => more = true,
+                Keep::Head => buf.extend_from_slice(data),
+                Keep::Tail => {
+                    buf.extend_from_slice(data);
+                    if buf.len() > 2 * CAPTURE {
+                        buf.drain(..buf.len() - CAPTURE);
+                        more = true;
+                    }
+                }
+            }
+        }
+        let _ = tx.send((buf, more));
     });
     rx
 }
@@ -223,8 +260,8 @@ impl ExternalOracle {
                 let _ = stdin.write_all(b"\n");
             });
         }
-        let out_rx = child.stdout.take().map(drain);
-        let err_rx = child.stderr.take().map(drain);
+        let out_rx = child.stdout.take().map(|p| drain(p, Keep::Head));
+        let err_rx = child.stderr.take().map(|p| drain(p, Keep::Tail));
         let start = Instant::now();
         let status = loop {
             match child.try_wait() {
@@ -245,11 +282,11 @@ impl ExternalOracle {
             }
         };
         // A grandchild that escaped the group could hold a pipe open: wait only briefly.
-        let collect = |rx: Option<mpsc::Receiver<Vec<u8>>>| {
+        let collect = |rx: Option<mpsc::Receiver<Captured>>| {
             rx.and_then(|r| r.recv_timeout(Duration::from_secs(2)).ok())
                 .unwrap_or_default()
         };
-        let (stdout, stderr) = (collect(out_rx), collect(err_rx));
+        let ((stdout, stdout_overflow), (stderr, _)) = (collect(out_rx), collect(err_rx));
         let stderr_tail = tail(&stderr);
         let status = match status {
             None => {
@@ -274,6 +311,9 @@ impl ExternalOracle {
             stdout_head: head(&stdout),
             stderr_tail: stderr_tail.clone(),
         };
+        if stdout_overflow {
+            return Err(bad(format!("more than {CAPTURE} bytes on stdout")));
+        }
         let answer: Answer = serde_json::from_slice(&stdout).map_err(|e| bad(format!("not a JSON object: {e}")))?;
         let fraction = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
         match answer {

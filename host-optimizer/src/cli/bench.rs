@@ -21,16 +21,16 @@ pub struct BenchArgs {
     )]
     networks: Vec<String>,
     /// Area factors, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "1.0,1.5,2.0", value_parser = super::common::area_factor)]
+    #[arg(long, value_delimiter = ',', default_value = "1.0,1.5,2.0", value_parser = super::common::area_factor, allow_negative_numbers = true)]
     area_factors: Vec<f64>,
     /// RL episodes per case (and random-search evaluations).
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000), allow_negative_numbers = true)]
     episodes: u64,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// Accuracy budget in percentage points.
-    #[arg(long, default_value = "1.0")]
+    #[arg(long, default_value = "1.0", value_parser = super::common::non_negative, allow_negative_numbers = true)]
     max_drop: f64,
     /// Output directory.
     #[arg(long, default_value = "results")]

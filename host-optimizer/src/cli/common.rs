@@ -26,6 +26,13 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Loads and validates the network and the architecture.
     pub fn load(&self) -> CliResult<(Network, NamedArch)> {
+        for (option, value) in [("--network", &self.network), ("--arch", &self.arch)] {
+            if value.trim().is_empty() {
+                return Err(Failure::BadInput(anyhow!(
+                    "{option} is empty: give a built-in name or a file"
+                )));
+            }
+        }
         let network = network::load(&self.network).bad_input()?;
         let arch = arch_file::load(&self.arch).bad_input()?;
         Ok((network, arch))
@@ -36,7 +43,7 @@ impl TargetArgs {
 #[derive(Args, Clone)]
 pub struct PrecisionArgs {
     /// Weight/activation bits for every layer but the first and last (e.g. 4/6).
-    #[arg(long, value_name = "W/A", conflicts_with = "precisions")]
+    #[arg(long, value_name = "W/A", conflicts_with = "precisions", allow_hyphen_values = true)]
     pub bits: Option<String>,
     /// A precision file (TOML or JSON; a `--json` report works too).
     #[arg(long, value_name = "FILE")]
@@ -90,6 +97,21 @@ pub fn area_factor(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("{text} is outside (0, 1000]"))
     }
+}
+
+/// Parses a number `>= 0` (an accuracy budget in percentage points).
+pub fn non_negative(text: &str) -> Result<f64, String> {
+    let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{text} must be a finite number >= 0"))
+    }
+}
+
+/// Where `--out` failed to write: the path and the OS error.
+pub fn out_error(path: &std::path::Path, e: impl std::fmt::Display) -> Failure {
+    Failure::BadInput(anyhow!("--out {}: {e}", path.display()))
 }
 
 /// Parses a weight in `[0, 1]`.

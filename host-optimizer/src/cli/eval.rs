@@ -31,10 +31,10 @@ pub struct EvalArgs {
     #[arg(long, value_name = "ORACLE", value_parser = OracleSpec::parse)]
     accuracy: Option<OracleSpec>,
     /// Seconds an external evaluator may take for one assignment.
-    #[arg(long, value_name = "SECS", default_value = "120", value_parser = timeout_secs)]
+    #[arg(long, value_name = "SECS", default_value = "120", value_parser = timeout_secs, allow_negative_numbers = true)]
     external_timeout: Duration,
     /// Override the architecture's ADC resolution (e.g. to compare with a lossless ADC).
-    #[arg(long, value_name = "BITS")]
+    #[arg(long, value_name = "BITS", allow_negative_numbers = true)]
     adc_bits: Option<u8>,
     /// Print one JSON object.
     #[arg(long)]
@@ -113,6 +113,7 @@ pub fn run(args: EvalArgs) -> CliResult {
     let text = match spec {
         OracleSpec::Measured => {
             let mut oracle = MeasuredOracle::new(&network, config).bad_input()?;
+            measurable(&network, &precisions)?;
             let e = oracle.evaluate(&precisions).internal()?;
             let float = oracle.model().float_accuracy();
             let drop = oracle.accuracy_drop(&precisions).internal()?;
@@ -189,6 +190,28 @@ pub fn run(args: EvalArgs) -> CliResult {
         print!("{text}");
     }
     Ok(())
+}
+
+/// Fewest weight bits the measured oracle quantizes to: symmetric signed weights need a
+/// sign and at least one magnitude bit (`digits::quant`).
+const MEASURED_MIN_W_BITS: u8 = 2;
+
+/// Refuses, as the user's input, precisions the measured oracle cannot quantize.
+fn measurable(network: &Network, precisions: &[Precision]) -> CliResult {
+    match network
+        .layers
+        .iter()
+        .zip(precisions)
+        .find(|(_, p)| p.w_bits.get() < MEASURED_MIN_W_BITS)
+    {
+        Some((layer, p)) => Err(Failure::BadInput(anyhow!(
+            "layer `{}`: w_bits = {} is below the {MEASURED_MIN_W_BITS} weight bits the measured oracle \
+             quantizes to (a sign and a magnitude bit); use more bits or --accuracy proxy",
+            layer.name,
+            p.w_bits.get()
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn extend(out: &mut Value, more: Value) {

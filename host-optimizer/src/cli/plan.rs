@@ -9,7 +9,7 @@ use host_optimizer::replicate::{self, Constraints, Objective, Problem, Replicate
 use host_optimizer::report::{Optimality, PlanReport, ReportInput};
 use host_optimizer::{mapping, plan_file};
 
-use super::common::{area_factor, unit_interval, ObjectiveArg, PrecisionArgs, TargetArgs};
+use super::common::{area_factor, out_error, unit_interval, ObjectiveArg, PrecisionArgs, TargetArgs};
 use super::{Classify, CliResult, Failure};
 
 /// Arguments of `lrmp plan`.
@@ -26,16 +26,16 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Latency)]
     objective: ObjectiveArg,
     /// Weight of latency in the mixed objective.
-    #[arg(long, default_value = "0.5", value_parser = unit_interval)]
+    #[arg(long, default_value = "0.5", value_parser = unit_interval, allow_negative_numbers = true)]
     alpha: f64,
     /// Replication solver: the fastest exact one, the ILP (CBC), or the exact fast path.
     #[arg(long, value_enum, default_value_t = SolverArg::Auto)]
     solver: SolverArg,
     /// At most this many replicas of any layer.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
     max_replication: Option<u64>,
     /// At most this many tiles in use.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
     max_tiles: Option<u64>,
     /// A tile holds replicas of one layer only (areas round up to whole tiles).
     #[arg(long)]
@@ -131,8 +131,8 @@ pub fn run(args: PlanArgs) -> CliResult {
         ..report
     };
     if let Some(path) = &args.out {
-        let file = plan_file::build(config, &network, &precisions, &replication).bad_input()?;
-        plan_file::write(&file, path).bad_input()?;
+        let file = plan_file::build(config, &network, &precisions, &replication).map_err(|e| out_error(path, e))?;
+        plan_file::write(&file, path).map_err(|e| out_error(path, e))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).internal()?);

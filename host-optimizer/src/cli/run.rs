@@ -43,7 +43,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PLAN")]
     pub plan: PathBuf,
     /// Inferences in the stream (at least 2, so an interval exists).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, allow_negative_numbers = true)]
     pub inferences: u32,
     /// Mode reported as `measured`; both modes are always run and checked.
     #[arg(long, value_enum, default_value_t = ModeArg::Layer)]
@@ -52,7 +52,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Wall-clock limit of QEMU in seconds.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400), allow_negative_numbers = true)]
     pub timeout: u64,
     /// Also run the digits network functionally on the controller and compare every
     /// held-out prediction with the host's (digits plans only).
@@ -60,7 +60,7 @@ pub struct RunArgs {
     pub functional: bool,
     /// Controller clock assumed for the controller-vs-accelerator time ratio (MHz, one
     /// instruction per cycle).
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = 200.0, allow_negative_numbers = true)]
     pub controller_mhz: f64,
 }
 

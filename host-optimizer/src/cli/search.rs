@@ -15,7 +15,7 @@ use host_optimizer::search::{EpisodeReport, Goal, Method, ProblemSpec, RlConfig,
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::common::{area_factor, TargetArgs};
+use super::common::{area_factor, non_negative, out_error, TargetArgs};
 use super::{Classify, CliResult, Failure};
 
 /// Arguments of `lrmp search`.
@@ -27,23 +27,23 @@ pub struct SearchArgs {
     #[arg(long, default_value = "rl", value_parser = parse_method)]
     method: Method,
     /// Episodes of RL (and evaluations of random search).
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=1_000_000), allow_negative_numbers = true)]
     episodes: u64,
     /// Seed of every random draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// Accuracy oracle: measured, proxy or external:CMD (default: measured where the
     /// network has weights, else proxy).
     #[arg(long, value_name = "ORACLE", value_parser = OracleSpec::parse)]
     accuracy: Option<OracleSpec>,
     /// Accuracy budget in percentage points.
-    #[arg(long, value_name = "PCT", default_value = "1.0", value_parser = non_negative)]
+    #[arg(long, value_name = "PCT", default_value = "1.0", value_parser = non_negative, allow_negative_numbers = true)]
     max_drop: f64,
     /// What the search minimises.
     #[arg(long, value_enum, default_value_t = GoalArg::Latency)]
     objective: GoalArg,
     /// Area budget as a multiple of the 8/8 unreplicated baseline's area.
-    #[arg(long, value_name = "F", default_value = "1.0", value_parser = area_factor)]
+    #[arg(long, value_name = "F", default_value = "1.0", value_parser = area_factor, allow_negative_numbers = true)]
     area_factor: f64,
     /// Let the first and last layers leave 8/8.
     #[arg(long)]
@@ -76,15 +76,6 @@ impl From<GoalArg> for Goal {
 
 fn parse_method(text: &str) -> Result<Method, String> {
     text.parse()
-}
-
-fn non_negative(text: &str) -> Result<f64, String> {
-    let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("{text} must be a finite number >= 0"))
-    }
 }
 
 /// Maps a search error to the exit code: the user's problem or oracle is bad input.
@@ -179,7 +170,7 @@ pub fn run(args: SearchArgs) -> CliResult {
     plan.result.accuracy_drop = Some(result.drop);
     if let Some(path) = &args.out {
         let file = plan_file::build(&problem.arch, &network, &result.precisions, &result.replication).internal()?;
-        plan_file::write(&file, path).bad_input()?;
+        plan_file::write(&file, path).map_err(|e| out_error(path, e))?;
     }
     let info = SearchInfo {
         method: result.method.to_string(),

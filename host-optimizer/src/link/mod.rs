@@ -5,7 +5,8 @@
 //! Invariants: every request gets a fresh sequence number and is retransmitted (same number)
 //! when no valid reply with that number arrives within the stream's read timeout, or when
 //! the controller reports a damaged frame; a plan is checked against the controller's
-//! capabilities before any of it is sent.
+//! capabilities before any of it is sent; an upload reports success only after the
+//! controller's [`wire::plan_digest`] of its installed plan equals the host's.
 
 pub mod board;
 pub mod functional;
@@ -35,6 +36,13 @@ pub enum LinkError {
     Refused(ErrorCode),
     /// A reply of the wrong kind.
     Unexpected(Reply),
+    /// The upload was acknowledged but the controller's installed plan is not the one sent.
+    Digest {
+        /// [`wire::plan_digest`] of the plan sent.
+        expected: u32,
+        /// The controller's digest of its installed plan.
+        installed: u32,
+    },
     /// The plan exceeds what the controller can hold.
     Capacity {
         /// What is too large.
@@ -55,6 +63,10 @@ impl fmt::Display for LinkError {
             LinkError::Unexpected(reply) => {
                 write!(f, "unexpected reply from the controller: {reply:?}")
             }
+            LinkError::Digest { expected, installed } => write!(
+                f,
+                "the controller installed plan digest {installed:#010x}, not the {expected:#010x} sent"
+            ),
             LinkError::Capacity { what, need, have } => {
                 write!(f, "the plan needs {need} {what}; the controller holds at most {have}")
             }
@@ -103,6 +115,16 @@ impl<T: Read + Write> Client<T> {
         self.attempts = attempts.max(1);
     }
 
+    /// The byte stream.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The byte stream, mutably (a test's fault layer is switched through it).
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
     /// Traffic so far.
     pub fn stats(&self) -> LinkStats {
         self.stats
@@ -116,7 +138,10 @@ impl<T: Read + Write> Client<T> {
         }
     }
 
-    /// Uploads and installs `plan`, after checking it fits the controller.
+    /// Uploads and installs `plan`, after checking it fits the controller, and confirms
+    /// the controller's digest of its installed plan. On an error the controller holds
+    /// either its previous plan or `plan`, whole (a lost commit acknowledgement leaves the
+    /// host unsure which): [`Client::plan_digest`] tells.
     pub fn upload(&mut self, plan: &Plan, caps: &Capabilities) -> Result<(), LinkError> {
         check_fits(plan, caps)?;
         self.expect_ack(&Request::PlanBegin(*plan.header()))?;
@@ -131,7 +156,20 @@ impl<T: Read + Write> Client<T> {
             let layers = wire::heapless::Vec::from_slice(layers).map_err(|_| LinkError::NoReply)?;
             self.expect_ack(&Request::PlanChunk { first_layer, layers })?;
         }
-        self.expect_ack(&Request::PlanCommit)
+        self.expect_ack(&Request::PlanCommit)?;
+        let expected = wire::plan_digest(plan);
+        match self.plan_digest()? {
+            installed if installed == expected => Ok(()),
+            installed => Err(LinkError::Digest { expected, installed }),
+        }
+    }
+
+    /// The controller's [`wire::plan_digest`] of its installed plan.
+    pub fn plan_digest(&mut self) -> Result<u32, LinkError> {
+        match self.request(&Request::PlanDigest)? {
+            Reply::PlanDigest(digest) => Ok(digest),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Runs the installed plan.
