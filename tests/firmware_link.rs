@@ -1,11 +1,12 @@
 //! End to end over an in-memory serial link: a resnet50 plan file is built, written, read,
 //! shipped to the firmware session in chunks, run in layer and row mode, and checked
-//! against the cost model; damaged and lost frames are retransmitted; bad plans are refused
-//! without touching the installed one.
+//! against the cost model; damaged and lost frames are retransmitted; late duplicates are
+//! not applied again; bad plans are refused without touching the installed one.
 
 #[path = "mem_link.rs"]
 mod mem_link;
 
+use std::io::{Read, Write};
 use std::thread;
 use std::time::Instant;
 
@@ -14,8 +15,11 @@ use host_optimizer::link::{check_fits, Client, LinkError};
 use host_optimizer::network;
 use host_optimizer::plan_file::{self, PlanFile, ValidPlan};
 use imc_model::runtime::{self, EventDigest, Mode, PlanError, MAX_LAYERS};
-use imc_model::wire::{heapless, CounterKind, ErrorCode, Reply, Request};
+use imc_model::wire::{
+    self, heapless, plan_digest, CounterKind, Envelope, ErrorCode, Reply, Request, CHUNK_LAYERS, MAX_FRAME,
+};
 use imc_model::{ArchConfig, Bits, Precision};
+use lrmp_tests::inline_device::InlineDevice;
 use mem_link::{pair, Faults, HostEnd};
 
 /// Wall-clock microseconds: the in-memory controller's own counter.
@@ -109,6 +113,7 @@ fn damaged_and_lost_frames_are_retransmitted() {
     let faults = Faults {
         corrupt_host_frame: Some(3),
         drop_device_frame: Some(6),
+        ..Faults::default()
     };
     let (mut client, device) = start_device(faults);
     let caps = client.hello().unwrap();
@@ -250,4 +255,89 @@ fn plan_files_refuse_garbage_and_other_versions() {
     for cut in 0..plan_bytes.len() {
         let _ = PlanFile::from_bytes(&plan_bytes[..cut]);
     }
+}
+
+/// Sends one request frame straight to `device` and returns every reply it produced.
+fn exchange(device: &mut InlineDevice, seq: u16, request: &Request) -> Vec<Envelope<Reply>> {
+    let mut frame = [0u8; MAX_FRAME];
+    let n = wire::encode(seq, request, &mut frame).unwrap();
+    device.write_all(&frame[..n]).unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 64];
+    while let Ok(n) = device.read(&mut buf) {
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    bytes
+        .split(|&b| b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| wire::decode::<Reply>(f).unwrap())
+        .collect()
+}
+
+/// Regression: a duplicate of an earlier request delivered after a later one (duplicate +
+/// reorder) was applied again: a late `PlanBegin` restarted the upload in progress and the
+/// next chunk was refused as out of sequence.
+#[test]
+fn a_late_duplicate_of_an_earlier_request_is_not_applied_again() {
+    let plan = &resnet50_plan().runtime;
+    let mut device = InlineDevice::new("in-memory");
+    let refused = |seq| {
+        vec![Envelope {
+            seq,
+            body: Reply::Error(ErrorCode::Sequence),
+        }]
+    };
+    let ack = |seq| vec![Envelope { seq, body: Reply::Ack }];
+    assert!(matches!(
+        exchange(&mut device, 1, &Request::Hello)[..],
+        [Envelope {
+            seq: 1,
+            body: Reply::Capabilities(_)
+        }]
+    ));
+    let begin = Request::PlanBegin(*plan.header());
+    assert_eq!(exchange(&mut device, 2, &begin), ack(2));
+    let chunks: Vec<Request> = plan
+        .layers()
+        .chunks(CHUNK_LAYERS)
+        .enumerate()
+        .map(|(i, layers)| Request::PlanChunk {
+            first_layer: (i * CHUNK_LAYERS) as u16,
+            layers: wire::heapless::Vec::from_slice(layers).unwrap(),
+        })
+        .collect();
+    assert!(chunks.len() >= 2);
+    assert_eq!(exchange(&mut device, 3, &chunks[0]), ack(3));
+    // The late duplicate of the begin is refused and changes nothing.
+    assert_eq!(exchange(&mut device, 2, &begin), refused(2));
+    // A repeat of the latest request still gets its cached reply.
+    assert_eq!(exchange(&mut device, 3, &chunks[0]), ack(3));
+    let mut seq = 4;
+    for chunk in &chunks[1..] {
+        assert_eq!(exchange(&mut device, seq, chunk), ack(seq));
+        seq += 1;
+    }
+    // A late chunk is refused too, though it would fit no slot anyway.
+    assert_eq!(exchange(&mut device, 3, &chunks[0]), refused(3));
+    assert_eq!(exchange(&mut device, seq, &Request::PlanCommit), ack(seq));
+    assert_eq!(device.session().plan(), Some(plan));
+    // A late commit after a new begin cannot install the half-sent upload.
+    assert_eq!(exchange(&mut device, seq + 1, &begin), ack(seq + 1));
+    assert_eq!(exchange(&mut device, seq, &Request::PlanCommit), refused(seq));
+    // A new client starts its numbering again with a hello.
+    assert!(matches!(
+        exchange(&mut device, 1, &Request::Hello)[..],
+        [Envelope {
+            seq: 1,
+            body: Reply::Capabilities(_)
+        }]
+    ));
+    let digest = exchange(&mut device, 2, &Request::PlanDigest);
+    assert_eq!(
+        digest,
+        vec![Envelope {
+            seq: 2,
+            body: Reply::PlanDigest(plan_digest(plan))
+        }]
+    );
 }

@@ -1,7 +1,8 @@
 //! The same scenario as `firmware_link`, against the real firmware under QEMU's mps2-an386:
 //! build the board, boot it, ship a resnet50 plan over UART0, run, check against the model,
 //! and read the controller's own instruction count. Skipped (with a printed reason) only
-//! when `qemu-system-arm` is not installed.
+//! when `qemu-system-arm` is not installed. The link fault property runs here too, through
+//! `lrmp_tests::fault_io`.
 
 use std::time::Duration;
 
@@ -83,4 +84,70 @@ fn resnet50_on_qemu_matches_the_model() {
     // controller answered the repeat from its cache instead of running twice.
     assert!(client.stats().retransmissions > before, "{:?}", client.stats());
     assert_eq!(again.event_digest, layer.event_digest);
+}
+
+/// A plan of built-in `name`: 4-bit inner layers, replication growing with the layer size.
+fn four_bit_plan(name: &str, per_replica: u64) -> plan_file::ValidPlan {
+    let net = network::builtin(name).unwrap();
+    let n = net.layers.len();
+    let four = Precision {
+        w_bits: Bits::new(4).unwrap(),
+        a_bits: Bits::new(4).unwrap(),
+    };
+    let precisions: Vec<_> = (0..n)
+        .map(|i| {
+            if i == 0 || i == n - 1 {
+                Precision::BASELINE
+            } else {
+                four
+            }
+        })
+        .collect();
+    let replication: Vec<u64> = net
+        .layers
+        .iter()
+        .map(|l| (l.shape.positions() / per_replica).clamp(1, 16))
+        .collect();
+    plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
+        .unwrap()
+        .validate()
+        .unwrap()
+}
+
+/// The link fault property on the real firmware: uploads through a wrapper that flips bits,
+/// truncates, drops, duplicates and reorders frames at 20% end with the plan installed
+/// (the controller's digest reply equals the host's and a clean run is exact) or with an
+/// error and the controller holding its previous plan or the new one whole.
+#[test]
+fn uploads_through_a_faulty_link_to_qemu_are_never_silently_wrong() {
+    use lrmp_tests::fault_io::{FaultRates, FaultyStream, KINDS};
+    use lrmp_tests::fault_uploads::faulty_uploads;
+    if !lrmp_tests::qemu_available() {
+        return;
+    }
+    let plans = [four_bit_plan("resnet18", 256), four_bit_plan("resnet50", 512)];
+    let elf = link::board::build_qemu_firmware(false).expect("the QEMU firmware builds");
+    // A short read timeout keeps each lost frame cheap; a reply later than that is only
+    // retransmitted for, and answered from the controller's cache.
+    let qemu = link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(250)).unwrap();
+    let rates = FaultRates::uniform(0.20);
+    let mut client = Client::new(FaultyStream::new(&qemu.stream, rates, 0x1a_2b_3c));
+    let summary = faulty_uploads(&mut client, &[&plans[0].runtime, &plans[1].runtime], 8, 2, 240);
+    let (ok, failed, survived) = (summary.installed, summary.failed, summary.survived);
+    let all = client.get_ref().counts();
+    let per_kind: Vec<String> = KINDS
+        .iter()
+        .map(|&k| format!("{} {} ({} survived)", k.name(), all.of(k), survived.of(k)))
+        .collect();
+    let summary = format!(
+        "QEMU at {:.0}%: {ok} uploads installed, {failed} failed cleanly ({:?}), none wrong (each checked by digest reply and run); {} frames, {} faults: {}\n",
+        rates.total() * 100.0,
+        summary.errors,
+        all.frames[0] + all.frames[1],
+        all.total(),
+        per_kind.join(", ")
+    );
+    print!("{summary}");
+    std::fs::write(lrmp_tests::fault_io::report_dir().join("link-faults-qemu.md"), summary).unwrap();
+    assert!(ok > 0 && all.total() > 0 && survived.total() > 0);
 }

@@ -13,3 +13,7 @@ pub fn qemu_available() -> bool {
     }
     present
 }
+
+pub mod fault_io;
+pub mod fault_uploads;
+pub mod inline_device;

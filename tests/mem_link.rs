@@ -1,6 +1,7 @@
 //! An in-memory serial link between the host client (std `Read`/`Write` with a read
 //! timeout) and the firmware session (`embedded-io`), with optional fault injection:
-//! corrupt one byte of the n-th host frame, drop the n-th controller frame.
+//! corrupt one byte of the n-th host frame, drop the n-th controller frame. (Seeded faults
+//! of every kind at a rate come from wrapping the host end in `lrmp_tests::fault_io`.)
 
 use std::io;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -13,6 +14,8 @@ pub struct Faults {
     pub corrupt_host_frame: Option<usize>,
     /// Controller frame that never arrives.
     pub drop_device_frame: Option<usize>,
+    /// How long the host waits for a reply byte; 1 s when `None`.
+    pub reply_timeout: Option<Duration>,
 }
 
 /// The host's end.
@@ -46,7 +49,7 @@ pub fn pair(faults: Faults) -> (HostEnd, DeviceEnd) {
         frames: 0,
         faults,
         // Generous: a debug-build row-mode run on a loaded CI machine must not look lost.
-        timeout: Duration::from_millis(1000),
+        timeout: faults.reply_timeout.unwrap_or(Duration::from_millis(1000)),
     };
     let device = DeviceEnd {
         tx: to_host,

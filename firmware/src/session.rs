@@ -11,6 +11,10 @@ use imc_model::wire::{
     CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
 };
 
+/// Sequence numbers up to this far behind the latest request are late duplicates (serial
+/// number arithmetic: half the `u16` space behind, half ahead).
+const LATE_WINDOW: u16 = 0x8000;
+
 /// The controller's own clock, read around a run to report what the run cost it.
 pub trait CycleCounter {
     /// Unit of [`CycleCounter::now`].
@@ -105,10 +109,22 @@ impl Session {
                 return self.reply_uncached(seq, code);
             }
         };
-        let is_hello = body == Request::Hello;
-        if !is_hello && self.last_seq == Some(seq) && self.last_len > 0 {
-            crate::log!("repeated seq {=u16}: cached reply", seq);
-            return self.last_reply.get(..self.last_len).unwrap_or(&[]);
+        // A hello is always answered afresh and starts the numbering again (a new client
+        // counts from its hello). Any other request repeats the latest (cached reply), is
+        // late (behind it: a duplicate delivered after newer requests, refused without
+        // being applied) or is new.
+        if body != Request::Hello {
+            if let Some(last) = self.last_seq {
+                let behind = last.wrapping_sub(seq);
+                if behind == 0 && self.last_len > 0 {
+                    crate::log!("repeated seq {=u16}: cached reply", seq);
+                    return self.last_reply.get(..self.last_len).unwrap_or(&[]);
+                }
+                if behind != 0 && behind < LATE_WINDOW {
+                    crate::log!("late seq {=u16}: refused", seq);
+                    return self.reply_uncached(seq, ErrorCode::Sequence);
+                }
+            }
         }
         let reply = self.apply(body, counter);
         self.last_len = encode_or_error(seq, &reply, &mut self.last_reply);
@@ -156,6 +172,10 @@ impl Session {
                 }
             },
             Request::Run { mode, inferences } => self.run(mode, inferences, counter),
+            Request::PlanDigest => match self.installed.as_ref() {
+                Some(plan) => Reply::PlanDigest(wire::plan_digest(plan)),
+                None => Reply::Error(ErrorCode::NoPlan),
+            },
             #[cfg(feature = "functional")]
             Request::NetBegin { .. }
             | Request::NetLayer(_)

@@ -4,7 +4,10 @@
 //! followed by a `0x00` delimiter. The host sends [`Request`]s, the controller answers each
 //! with one [`Reply`] carrying the same sequence number; the host retransmits a request
 //! (same sequence number) when no valid reply arrives, and the controller answers a repeated
-//! sequence number with its cached reply instead of acting twice.
+//! sequence number with its cached reply instead of acting twice, and a late one (behind the
+//! latest in serial-number order, e.g. a duplicate overtaken by newer requests) with
+//! [`ErrorCode::Sequence`] without acting. A [`Request::Hello`] starts the numbering again,
+//! so a client opens with one.
 //!
 //! Capacities ([`MAX_FRAME`], [`CHUNK_LAYERS`], [`crate::runtime::MAX_LAYERS`], ...) are
 //! compiled into both sides; the host checks a plan against them before sending it.
@@ -14,12 +17,14 @@
 //! a frame with a bad CRC, a bad COBS encoding, trailing bytes or another format version
 //! is an error value.
 
+mod digest;
 mod frame;
 #[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
 
+pub use digest::plan_digest;
 pub use frame::{decode, encode, FrameReader, Pushed, WireError};
 /// Re-exported so both sides name the same `heapless` version in messages.
 pub use heapless;
@@ -98,6 +103,8 @@ pub enum Request {
         /// Input codes (quantized by the host to the first layer's `a_bits`).
         input: heapless::Vec<u8, NET_MAX_INPUT>,
     },
+    /// Asks for the [`plan_digest`] of the installed plan (after an upload, to confirm it).
+    PlanDigest,
 }
 
 /// A message from the controller.
@@ -113,6 +120,8 @@ pub enum Reply {
     Results(RunReport),
     /// Answer to [`Request::Classify`].
     Classified(Classification),
+    /// Answer to [`Request::PlanDigest`]: the installed plan's [`plan_digest`].
+    PlanDigest(u32),
 }
 
 /// The controller's functional result for one sample.
