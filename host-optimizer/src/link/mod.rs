@@ -4,9 +4,13 @@
 //!
 //! Invariants: every request gets a fresh sequence number and is retransmitted (same number)
 //! when no valid reply with that number arrives within the stream's read timeout, or when
-//! the controller reports a damaged frame; a plan is checked against the controller's
-//! capabilities before any of it is sent; an upload reports success only after the
-//! controller's [`wire::plan_digest`] of its installed plan equals the host's.
+//! the controller reports a damaged frame; an attempt also ends when the line carries
+//! [`NOISE_BYTES_PER_ATTEMPT`] bytes without an intact frame or keeps talking for
+//! [`ATTEMPT_WALL_LIMIT`] without the reply (a line that never falls silent cannot hang
+//! the client); a request that fails names the last frame error it saw; a plan is checked
+//! against the controller's capabilities before any of it is sent; an upload reports
+//! success only after the controller's [`wire::plan_digest`] of its installed plan equals
+//! the host's.
 
 pub mod board;
 pub mod functional;
@@ -16,22 +20,45 @@ pub use functional::{check_digits, digits_net, FunctionalCheck, FunctionalError,
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
 use imc_model::runtime::{Mode, Plan};
 use imc_model::wire::{
-    self, Capabilities, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
+    self, Capabilities, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, WireError, CHUNK_LAYERS, MAX_FRAME,
+    UNKNOWN_SEQ,
 };
 
 /// Attempts per request before the link is declared dead.
 pub const ATTEMPTS: u32 = 5;
+/// Bytes an attempt may read without an intact frame before it is abandoned (eight
+/// maximal frames: far more than a damaged reply or two, far less than a babbling line
+/// sends in a second).
+pub const NOISE_BYTES_PER_ATTEMPT: u64 = 8 * MAX_FRAME as u64;
+/// Longest an attempt may go on reading without its reply while the line never falls
+/// silent (a silent line ends the attempt at the stream's read timeout instead).
+pub const ATTEMPT_WALL_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why a link exchange failed.
 #[derive(Debug)]
 pub enum LinkError {
     /// The byte stream failed.
     Io(io::Error),
-    /// No valid reply after every attempt.
+    /// No valid reply after every attempt: the line stayed silent.
     NoReply,
+    /// No valid reply after every attempt; frames arrived but could not be read.
+    Unreadable {
+        /// Why the last frame received could not be read (another format version, a bad
+        /// CRC, ...).
+        last: WireError,
+    },
+    /// No valid reply after every attempt: the line kept carrying bytes that were no
+    /// frame, or kept talking without answering (wrong baud rate, not the controller).
+    Noise {
+        /// Bytes read during the request.
+        bytes: u64,
+        /// Why the last frame received could not be read, if any frame was delimited.
+        last: Option<WireError>,
+    },
     /// The controller refused the request.
     Refused(ErrorCode),
     /// A reply of the wrong kind.
@@ -59,6 +86,20 @@ impl fmt::Display for LinkError {
         match self {
             LinkError::Io(e) => write!(f, "link I/O: {e}"),
             LinkError::NoReply => write!(f, "no valid reply from the controller"),
+            LinkError::Unreadable { last } => {
+                write!(f, "no valid reply from the controller (last frame received: {last})")
+            }
+            LinkError::Noise { bytes, last } => {
+                write!(
+                    f,
+                    "no valid reply from the controller: {bytes} bytes arrived without one \
+                     (wrong baud rate, or not the controller?)"
+                )?;
+                match last {
+                    Some(last) => write!(f, "; last frame received: {last}"),
+                    None => Ok(()),
+                }
+            }
             LinkError::Refused(code) => write!(f, "the controller refused the request: {code:?}"),
             LinkError::Unexpected(reply) => {
                 write!(f, "unexpected reply from the controller: {reply:?}")
@@ -192,6 +233,7 @@ impl<T: Read + Write> Client<T> {
             need: MAX_FRAME as u64 + 1,
             have: MAX_FRAME as u64,
         })?;
+        let mut heard = Heard::default();
         for attempt in 0..self.attempts {
             if attempt > 0 {
                 self.stats.retransmissions += 1;
@@ -199,17 +241,22 @@ impl<T: Read + Write> Client<T> {
             self.io.write_all(&frame[..len]).map_err(LinkError::Io)?;
             self.io.flush().map_err(LinkError::Io)?;
             self.stats.frames_sent += 1;
-            if let Some(reply) = self.await_reply()? {
+            if let Some(reply) = self.await_reply(&mut heard)? {
                 return Ok(reply);
             }
         }
-        Err(LinkError::NoReply)
+        Err(heard.failure())
     }
 
     /// Reads until the reply to the current sequence number arrives (`Some`) or the
-    /// request must be retransmitted (`None`).
-    fn await_reply(&mut self) -> Result<Option<Reply>, LinkError> {
+    /// request must be retransmitted (`None`): the read timed out, the controller could
+    /// not read the request, or the attempt's noise or wall-clock limit was reached.
+    fn await_reply(&mut self, heard: &mut Heard) -> Result<Option<Reply>, LinkError> {
         let mut byte = [0u8; 1];
+        let started = Instant::now();
+        // Bytes of this attempt since its start or its last intact frame.
+        let mut since_intact = 0u64;
+        heard.babbling = false;
         loop {
             match self.io.read(&mut byte) {
                 Ok(0) => return Err(LinkError::Io(io::ErrorKind::UnexpectedEof.into())),
@@ -218,28 +265,46 @@ impl<T: Read + Write> Client<T> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(LinkError::Io(e)),
             }
+            heard.bytes += 1;
+            since_intact += 1;
+            if since_intact > NOISE_BYTES_PER_ATTEMPT || started.elapsed() > ATTEMPT_WALL_LIMIT {
+                heard.babbling = true;
+                return Ok(None);
+            }
             let frame = match self.reader.push(byte[0]) {
                 Pushed::Pending => continue,
                 Pushed::Overflow => {
                     self.stats.dropped_replies += 1;
+                    heard.last_error = Some(WireError::TooLong);
                     continue;
                 }
                 Pushed::Frame(frame) => frame,
             };
-            match wire::decode::<Reply>(frame) {
-                Ok(env) if env.seq == self.seq => match env.body {
-                    Reply::Error(ErrorCode::Frame) => return Ok(None),
-                    Reply::Error(code) => return Err(LinkError::Refused(code)),
-                    reply => return Ok(Some(reply)),
-                },
-                Ok(env) if env.seq == UNKNOWN_SEQ => match env.body {
-                    Reply::Error(ErrorCode::Version(v)) => return Err(LinkError::Refused(ErrorCode::Version(v))),
-                    // The controller could not read our frame: send it again.
-                    _ => return Ok(None),
-                },
-                // A stale reply to an earlier attempt, or a damaged one: keep listening.
-                _ => self.stats.dropped_replies += 1,
+            let env = match wire::decode::<Reply>(frame) {
+                Ok(env) => env,
+                Err(e) => {
+                    self.stats.dropped_replies += 1;
+                    heard.last_error = Some(e);
+                    continue;
+                }
+            };
+            since_intact = 0;
+            if env.seq == self.seq {
+                return match env.body {
+                    Reply::Error(ErrorCode::Frame) => Ok(None),
+                    Reply::Error(code) => Err(LinkError::Refused(code)),
+                    reply => Ok(Some(reply)),
+                };
             }
+            if env.seq == UNKNOWN_SEQ {
+                return match env.body {
+                    Reply::Error(ErrorCode::Version(v)) => Err(LinkError::Refused(ErrorCode::Version(v))),
+                    // The controller could not read our frame: send it again.
+                    _ => Ok(None),
+                };
+            }
+            // A stale reply to an earlier attempt: keep listening.
+            self.stats.dropped_replies += 1;
         }
     }
 
@@ -247,6 +312,31 @@ impl<T: Read + Write> Client<T> {
         match self.request(request)? {
             Reply::Ack => Ok(()),
             other => Err(unexpected(other)),
+        }
+    }
+}
+
+/// What one request's attempts heard besides its reply.
+#[derive(Default)]
+struct Heard {
+    /// Bytes read during the request.
+    bytes: u64,
+    /// Why the last delimited frame could not be read.
+    last_error: Option<WireError>,
+    /// The latest attempt ended at its noise or wall-clock limit, not in silence.
+    babbling: bool,
+}
+
+impl Heard {
+    /// The error of a request none of whose attempts got a reply.
+    fn failure(&self) -> LinkError {
+        match (self.babbling, self.last_error) {
+            (true, last) => LinkError::Noise {
+                bytes: self.bytes,
+                last,
+            },
+            (false, Some(last)) => LinkError::Unreadable { last },
+            (false, None) => LinkError::NoReply,
         }
     }
 }

@@ -34,7 +34,10 @@ use crate::runtime::{Mode, PlanError, PlanHeader, PlanLayer, RunError, RunOutcom
 use crate::ArchParams;
 
 /// Format version carried by every frame; a peer with another version is refused.
-pub const FORMAT_VERSION: u16 = 2;
+/// Bumped whenever a message is added or changes shape (3: [`Request::PlanDigest`] and
+/// [`Reply::PlanDigest`]), so a host and a firmware built apart refuse each other cleanly
+/// instead of answering a new request with a decode error.
+pub const FORMAT_VERSION: u16 = 3;
 /// Most bytes of an encoded frame, delimiter included.
 pub const MAX_FRAME: usize = 320;
 /// Most bytes of a frame before COBS (postcard payload and CRC).
