@@ -1,15 +1,18 @@
 //! Project tasks: `cargo xtask demo` (the main job end to end) and `cargo xtask test`
 //! (every check CI runs). Both install or check what they need first.
 
+mod fuzz;
 mod setup;
 mod steps;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo|test|setup>
+const USAGE: &str = "usage: cargo xtask <demo|test|setup|fuzz>
   demo    run the main job end to end (search, plan, run on the QEMU board)
   test    run every check CI runs: fmt, clippy, tests, no_std and board builds
-  setup   install or check the Debian packages and rustup targets the project needs";
+  setup   install or check the Debian packages and rustup targets the project needs
+  fuzz    [--seconds N] [TARGET...]  fuzz every target (or the named ones) for N seconds each (default 60;
+          nightly + cargo-fuzz, installed when missing)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,6 +20,7 @@ fn main() -> ExitCode {
         Some("demo") => setup::ensure().and_then(|()| steps::demo()),
         Some("test") => setup::ensure().and_then(|()| steps::test()),
         Some("setup") => setup::ensure(),
+        Some("fuzz") => fuzz::command(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

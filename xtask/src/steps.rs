@@ -9,7 +9,7 @@ const BOARDS: &[(&str, &str)] = &[
     ("rp-pico", "thumbv6m-none-eabi"),
 ];
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -22,7 +22,7 @@ fn cargo() -> Command {
     cmd
 }
 
-fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("\n==> {title}");
     let status = cmd.status().map_err(|e| format!("{title}: cannot start: {e}"))?;
     if status.success() {
@@ -120,5 +120,7 @@ pub fn test() -> Result<(), String> {
         )?;
     }
     step("cargo test (workspace)", cargo().args(["test", "--workspace"]))?;
+    // Last: needs nightly (skipped with a message without it); see docs/fuzzing.md.
+    crate::fuzz::bounded()?;
     Ok(())
 }

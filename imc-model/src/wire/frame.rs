@@ -10,6 +10,8 @@ use super::{Envelope, FORMAT_VERSION, MAX_FRAME, MAX_PAYLOAD};
 
 const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 const CRC_BYTES: usize = 4;
+/// Most bytes of a frame before its delimiter.
+const FRAME_BODY: usize = MAX_FRAME - 1;
 
 /// The frame CRC, for tests that build frames by hand.
 #[cfg(test)]
@@ -18,7 +20,8 @@ pub(crate) const TESTS_CRC: crc::Crc<u32> = CRC;
 /// Why a frame could not be written or read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WireError {
-    /// The message does not fit in [`MAX_FRAME`].
+    /// The message does not fit in [`MAX_FRAME`], or a received frame is longer than
+    /// [`encode`] writes.
     TooLong,
     /// The frame's COBS encoding is broken.
     Cobs,
@@ -78,8 +81,16 @@ pub fn encode<T: Serialize>(seq: u16, body: &T, out: &mut [u8; MAX_FRAME]) -> Re
 
 /// Reads one frame (COBS bytes without the delimiter).
 pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<Envelope<T>, WireError> {
+    // Nothing longer than `encode` can write is accepted, so every decoded message
+    // re-encodes (fuzzing found the reader passing on a 320-byte frame; docs/fuzzing.md).
+    if frame.len() > FRAME_BODY {
+        return Err(WireError::TooLong);
+    }
     let mut payload = [0u8; MAX_FRAME];
     let report = cobs::decode(frame, &mut payload).map_err(|_| WireError::Cobs)?;
+    if report.frame_size() > MAX_PAYLOAD {
+        return Err(WireError::TooLong);
+    }
     let payload = payload.get(..report.frame_size()).ok_or(WireError::Cobs)?;
     if payload.len() <= CRC_BYTES {
         return Err(WireError::Short);
@@ -108,13 +119,14 @@ pub enum Pushed<'a> {
     Pending,
     /// A complete frame (without its delimiter).
     Frame(&'a [u8]),
-    /// A frame longer than [`MAX_FRAME`] ended; it was dropped.
+    /// A frame longer than [`MAX_FRAME`] (delimiter included) ended; it was dropped.
     Overflow,
 }
 
 /// Collects delimited frames from a byte stream in a fixed buffer.
 pub struct FrameReader {
-    buf: [u8; MAX_FRAME],
+    /// A frame without its delimiter: at most `MAX_FRAME - 1` bytes, as `encode` writes.
+    buf: [u8; FRAME_BODY],
     len: usize,
     overflowed: bool,
 }
@@ -129,7 +141,7 @@ impl FrameReader {
     /// An empty reader.
     pub const fn new() -> FrameReader {
         FrameReader {
-            buf: [0; MAX_FRAME],
+            buf: [0; FRAME_BODY],
             len: 0,
             overflowed: false,
         }
