@@ -58,8 +58,8 @@ impl Default for DdpgConfig {
             batch: 64,
             replay_capacity: 4096,
             warmup_episodes: 20,
-            noise_sigma: 0.5,
-            noise_decay: 0.99,
+            noise_sigma: 0.3,
+            noise_decay: 0.98,
             updates_per_episode: 24,
         }
     }

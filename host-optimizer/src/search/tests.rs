@@ -183,3 +183,57 @@ fn measure_builtin_networks() {
         }
     }
 }
+
+/// RL against random search over several seeds on chosen cases (`LRMP_CASES=
+/// resnet18:latency:2.0,...`, `LRMP_SEEDS=5`, `LRMP_EPISODES=200`): final best and the
+/// evaluation at which each reached it.
+#[test]
+#[ignore = "slow: a measurement, run in release"]
+fn measure_rl_against_random() {
+    use crate::accuracy::OracleSpec;
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.into());
+    let seeds: u64 = env("LRMP_SEEDS", "3").parse().unwrap();
+    let episodes: usize = env("LRMP_EPISODES", "200").parse().unwrap();
+    let methods: Vec<Method> = env("LRMP_METHODS", "rl,random").split(',').map(|m| m.parse().unwrap()).collect();
+    let mut ddpg = super::agent::DdpgConfig::default();
+    if let Ok(v) = std::env::var("LRMP_DECAY") {
+        ddpg.noise_decay = v.parse().unwrap();
+    }
+    if let Ok(v) = std::env::var("LRMP_SIGMA") {
+        ddpg.noise_sigma = v.parse().unwrap();
+    }
+    if let Ok(v) = std::env::var("LRMP_WARMUP") {
+        ddpg.warmup_episodes = v.parse().unwrap();
+    }
+    if let Ok(v) = std::env::var("LRMP_UPDATES") {
+        ddpg.updates_per_episode = v.parse().unwrap();
+    }
+    for case in env("LRMP_CASES", "resnet18:latency:2.0").split(',') {
+        let parts: Vec<&str> = case.split(':').collect();
+        let net = crate::network::load(parts[0]).unwrap();
+        let goal = if parts[1] == "latency" { Goal::Latency } else { Goal::Throughput };
+        let spec = ProblemSpec {
+            goal,
+            area_factor: parts[2].parse().unwrap(),
+            ..ProblemSpec::default()
+        };
+        let p = SearchProblem::new(ArchConfig::isaac(), &net, &spec).unwrap();
+        for &m in &methods {
+            let mut line = format!("{case} {m}:");
+            let mut sum = 0.0;
+            for seed in 0..seeds {
+                let rl = RlConfig {
+                    episodes,
+                    seed,
+                    ddpg: ddpg.clone(),
+                };
+                let r = super::adapters::run_with_project_tools(&net, &p, &OracleSpec::Proxy, m, rl, None, &mut |_| {})
+                    .unwrap();
+                let at = r.history.iter().position(|&(g, d)| d <= spec.max_drop && g >= r.gain - 1e-9);
+                sum += r.gain;
+                line += &format!(" {:.2}@{}", r.gain, at.unwrap_or(usize::MAX));
+            }
+            println!("{line}  mean {:.3}", sum / seeds as f64);
+        }
+    }
+}
