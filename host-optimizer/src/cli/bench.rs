@@ -26,9 +26,15 @@ pub struct BenchArgs {
     /// RL episodes per case (and random-search evaluations).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000), allow_negative_numbers = true)]
     episodes: u64,
-    /// Seed.
+    /// First seed.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
+    /// Seeds RL and random search each run (the table shows their mean gain).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: u64,
+    /// Cases run at once (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: Option<u64>,
     /// Accuracy budget in percentage points.
     #[arg(long, default_value = "1.0", value_parser = super::common::non_negative, allow_negative_numbers = true)]
     max_drop: f64,
@@ -45,15 +51,20 @@ pub fn run(args: BenchArgs) -> CliResult {
         goals: vec![Goal::Latency, Goal::Throughput],
         episodes: args.episodes as usize,
         seed: args.seed,
+        seeds: args.seeds as usize,
+        jobs: args
+            .jobs
+            .map_or_else(|| BenchConfig::default().jobs, |j| j as usize),
         max_drop: args.max_drop,
     };
     let cases = run_bench(&config, &mut |c| {
         eprintln!(
-            "{} {} x{:.1}: RL gap to MILP {:?}",
+            "{} {} x{:.1}: RL gap to MILP {:.1}%, RL vs random {:?}",
             c.network,
             c.goal.as_str(),
             c.area_factor,
-            c.rl_gap()
+            100.0 * c.rl_gap().unwrap_or(f64::NAN),
+            c.rl_vs_random()
         );
     })
     .map_err(classify)?;

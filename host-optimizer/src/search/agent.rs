@@ -45,6 +45,10 @@ pub struct DdpgConfig {
     pub noise_decay: f64,
     /// Gradient steps after each learning episode.
     pub updates_per_episode: usize,
+    /// Chance that an episode after warm-up takes uniformly random actions: an exploration
+    /// floor once the Gaussian noise has decayed, so the policy cannot lock onto the first
+    /// good region it finds (DDPG is off-policy, so it learns from these episodes too).
+    pub random_episode_rate: f64,
 }
 
 impl Default for DdpgConfig {
@@ -61,6 +65,7 @@ impl Default for DdpgConfig {
             noise_sigma: 0.3,
             noise_decay: 0.98,
             updates_per_episode: 24,
+            random_episode_rate: 0.15,
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use imc_model::ArchConfig;
 
@@ -26,10 +28,15 @@ pub struct BenchConfig {
     pub goals: Vec<Goal>,
     /// RL episodes (= random-search evaluations).
     pub episodes: usize,
-    /// Seed.
+    /// First seed.
     pub seed: u64,
+    /// Seeds RL and random search each run (`seed`, `seed + 1`, ...); the table shows the
+    /// mean gain over them, so one lucky or unlucky draw does not decide a comparison.
+    pub seeds: usize,
     /// Accuracy budget in points.
     pub max_drop: f64,
+    /// Cases run at once (worker threads).
+    pub jobs: usize,
 }
 
 impl Default for BenchConfig {
@@ -42,7 +49,9 @@ impl Default for BenchConfig {
             goals: vec![Goal::Latency, Goal::Throughput],
             episodes: 200,
             seed: 0,
+            seeds: 3,
             max_drop: 1.0,
+            jobs: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -62,6 +71,42 @@ pub const METHODS: [Method; 11] = [
     Method::Milp,
 ];
 
+/// Gains of a seeded method over every seed of the bench.
+#[derive(Clone, Debug)]
+pub struct SeedRuns {
+    /// RL or random search.
+    pub method: Method,
+    /// Best feasible gain of each seed (0 when a seed found nothing feasible).
+    pub gains: Vec<f64>,
+    /// Every seed ended within both budgets.
+    pub feasible: bool,
+}
+
+impl SeedRuns {
+    /// Mean gain over the seeds.
+    pub fn mean(&self) -> f64 {
+        self.gains.iter().sum::<f64>() / self.gains.len().max(1) as f64
+    }
+    fn range(&self) -> (f64, f64) {
+        let min = self.gains.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.gains.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (min, max)
+    }
+}
+
+/// RL against random search on one case, by mean gain over the same seeds and evaluations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    /// RL's mean gain is higher, by this fraction of random's.
+    Better(f64),
+    /// Equal means, both at the joint MILP's answer (nothing left to beat).
+    TieAtMilp,
+    /// Equal means below the MILP's answer.
+    Tie,
+    /// RL's mean gain is lower, by this fraction of random's.
+    Worse(f64),
+}
+
 /// One configuration's results.
 pub struct BenchCase {
     /// Network name.
@@ -70,8 +115,10 @@ pub struct BenchCase {
     pub area_factor: f64,
     /// Goal.
     pub goal: Goal,
-    /// Results in [`METHODS`] order.
+    /// Results in [`METHODS`] order (RL and random: their first seed's run).
     pub results: Vec<MethodResult>,
+    /// RL's and random search's gains over every seed.
+    pub seed_runs: Vec<SeedRuns>,
     /// The problem (for plots).
     pub problem: SearchProblem,
 }
@@ -81,9 +128,38 @@ impl BenchCase {
     pub fn get(&self, method: Method) -> Option<&MethodResult> {
         self.results.iter().find(|r| r.method == method)
     }
-    /// RL's gap to the joint MILP, `1 - gain_rl / gain_milp`.
+    /// The seeded runs of `method` (RL or random).
+    pub fn seeds_of(&self, method: Method) -> Option<&SeedRuns> {
+        self.seed_runs.iter().find(|r| r.method == method)
+    }
+    /// Mean gain of `method` over the seeds (RL, random) or its one gain (the others).
+    pub fn gain(&self, method: Method) -> Option<f64> {
+        match self.seeds_of(method) {
+            Some(runs) => Some(runs.mean()),
+            None => self.get(method).map(|r| r.gain),
+        }
+    }
+    /// `1 - gain / gain_milp` of `method` (mean over seeds for RL and random).
+    pub fn gap_to_milp(&self, method: Method) -> Option<f64> {
+        Some(1.0 - self.gain(method)? / self.gain(Method::Milp)?)
+    }
+    /// RL's gap to the joint MILP, `1 - gain_rl / gain_milp` (RL's mean over seeds).
     pub fn rl_gap(&self) -> Option<f64> {
-        Some(1.0 - self.get(Method::Rl)?.gain / self.get(Method::Milp)?.gain)
+        self.gap_to_milp(Method::Rl)
+    }
+    /// RL against random search (mean gains; relative tolerance 1e-9).
+    pub fn rl_vs_random(&self) -> Option<Verdict> {
+        let (rl, random) = (self.gain(Method::Rl)?, self.gain(Method::Random)?);
+        let tol = 1e-9 * random.abs().max(1.0);
+        Some(if rl > random + tol {
+            Verdict::Better(rl / random - 1.0)
+        } else if rl < random - tol {
+            Verdict::Worse(1.0 - rl / random)
+        } else if self.gain(Method::Milp).is_some_and(|m| rl >= m - tol) {
+            Verdict::TieAtMilp
+        } else {
+            Verdict::Tie
+        })
     }
 }
 
@@ -108,7 +184,29 @@ pub fn run_case(
         ..RlConfig::default()
     };
     let mut results: Vec<MethodResult> = Vec::new();
+    let mut seed_runs = Vec::new();
     for method in METHODS {
+        if matches!(method, Method::Rl | Method::Random) {
+            let mut runs = SeedRuns {
+                method,
+                gains: Vec::new(),
+                feasible: true,
+            };
+            for k in 0..config.seeds.max(1) {
+                let seeded = RlConfig {
+                    seed: config.seed.wrapping_add(k as u64),
+                    ..rl.clone()
+                };
+                let r = run_with_project_tools(network, &problem, &OracleSpec::Proxy, method, seeded, None, &mut |_| {})?;
+                runs.gains.push(if r.feasible { r.gain } else { 0.0 });
+                runs.feasible &= r.feasible;
+                if k == 0 {
+                    results.push(r);
+                }
+            }
+            seed_runs.push(runs);
+            continue;
+        }
         let reuse = results
             .iter()
             .find(|r| r.method == Method::Rl)
@@ -129,32 +227,98 @@ pub fn run_case(
         area_factor,
         goal,
         results,
+        seed_runs,
         problem,
     })
 }
 
-/// Runs the whole grid; `progress` hears about each case.
+/// Runs the whole grid on `config.jobs` worker threads (each case is seeded on its own, so
+/// the table does not depend on the number of jobs; only the seconds do). `progress` hears
+/// about each case as it finishes; the cases come back in grid order.
 pub fn run_bench(config: &BenchConfig, progress: &mut dyn FnMut(&BenchCase)) -> Result<Vec<BenchCase>, SearchError> {
-    let mut cases = Vec::new();
+    let mut nets = Vec::new();
     for name in &config.networks {
-        let net = network::load(name).map_err(|e| SearchError::Input(e.to_string()))?;
+        nets.push(network::load(name).map_err(|e| SearchError::Input(e.to_string()))?);
+    }
+    let mut grid = Vec::new();
+    for n in 0..nets.len() {
         for &goal in &config.goals {
             for &factor in &config.area_factors {
-                let case = run_case(&net, ArchConfig::isaac(), factor, goal, config)?;
-                progress(&case);
-                cases.push(case);
+                grid.push((n, goal, factor));
             }
         }
     }
-    Ok(cases)
+    let next = AtomicUsize::new(0);
+    let (grid, nets, next) = (&grid, &nets, &next);
+    std::thread::scope(|scope| {
+        let (done, finished) = mpsc::channel();
+        for _ in 0..config.jobs.clamp(1, grid.len().max(1)) {
+            let done = done.clone();
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(n, goal, factor)) = grid.get(i) else { break };
+                let case = run_case(&nets[n], ArchConfig::isaac(), factor, goal, config);
+                if done.send((i, case)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done);
+        let mut slots: Vec<Option<BenchCase>> = grid.iter().map(|_| None).collect();
+        for (i, case) in finished {
+            // An error ends the bench; the workers stop at their next send.
+            let case = case?;
+            progress(&case);
+            slots[i] = Some(case);
+        }
+        Ok(slots.into_iter().flatten().collect())
+    })
 }
 
-fn cell(r: Option<&MethodResult>) -> String {
-    match r {
+fn cell(case: &BenchCase, method: Method) -> String {
+    if let Some(runs) = case.seeds_of(method) {
+        return match runs.feasible {
+            true => format!("{:.2}x", runs.mean()),
+            false => format!("({:.2}x, a seed over budget)", runs.mean()),
+        };
+    }
+    match case.get(method) {
         Some(r) if r.feasible => format!("{:.2}x", r.gain),
         Some(r) => format!("({:.2}x, drop {:.1})", r.gain, r.drop),
         None => "-".into(),
     }
+}
+
+fn verdict_cell(v: Option<Verdict>) -> String {
+    match v {
+        Some(Verdict::Better(f)) => format!("better (+{:.1}%)", 100.0 * f),
+        Some(Verdict::TieAtMilp) => "tie at the MILP's answer".into(),
+        Some(Verdict::Tie) => "TIE".into(),
+        Some(Verdict::Worse(f)) => format!("WORSE (-{:.1}%)", 100.0 * f),
+        None => "-".into(),
+    }
+}
+
+fn seeds_cell(case: &BenchCase, method: Method) -> String {
+    case.seeds_of(method).map_or("-".into(), |r| {
+        let (min, max) = r.range();
+        format!("{min:.2}–{max:.2}")
+    })
+}
+
+/// One line counting RL's verdicts against random search.
+pub fn verdict_summary(cases: &[BenchCase]) -> String {
+    let verdicts: Vec<Verdict> = cases.iter().filter_map(BenchCase::rl_vs_random).collect();
+    let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|v| f(v)).count();
+    format!(
+        "RL against random search at equal evaluations (mean gain over the same seeds): better in {}, \
+         tied at the joint MILP's answer in {}, tied below it in {}, worse in {} of {} cases.",
+        count(|v| matches!(v, Verdict::Better(_))),
+        count(|v| matches!(v, Verdict::TieAtMilp)),
+        count(|v| matches!(v, Verdict::Tie)),
+        count(|v| matches!(v, Verdict::Worse(_))),
+        verdicts.len()
+    )
 }
 
 /// The Markdown table: gain per method (infeasible results in parentheses), RL's drop and
@@ -164,31 +328,39 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
     let _ = writeln!(
         s,
         "Gain over the 8/8 unreplicated baseline at the same area factor (isaac preset, proxy accuracy, \
-         max drop {} points, {} RL episodes = random-search evaluations, seed {}). Parenthesised: over the \
-         accuracy budget. Gaps are `1 - gain / gain_MILP` (negative: better than the MILP's answer).\n",
-        config.max_drop, config.episodes, config.seed
+         max drop {} points, {} RL episodes = random-search evaluations). RL and random: mean over seeds \
+         {}..{} (range in the `seeds` columns). Parenthesised: over the accuracy budget. Gaps are \
+         `1 - gain / gain_MILP` (negative: better than the MILP's answer).\n\n{}\n",
+        config.max_drop,
+        config.episodes,
+        config.seed,
+        config.seed + config.seeds.max(1) as u64 - 1,
+        verdict_summary(cases)
     );
     let mut header = String::from("| network | goal | area | ");
     for m in METHODS {
         let _ = write!(header, "{m} | ");
     }
-    header.push_str("RL drop | RL gap to MILP | random gap to MILP | RL s | MILP s | MILP proven |");
+    header.push_str(
+        "RL vs random | RL seeds | random seeds | RL drop | RL gap to MILP | random gap to MILP | RL s | MILP s | \
+         MILP proven |",
+    );
     let _ = writeln!(s, "{header}");
-    let _ = writeln!(s, "|{}", "---|".repeat(METHODS.len() + 9));
+    let _ = writeln!(s, "|{}", "---|".repeat(METHODS.len() + 12));
     for c in cases {
         let _ = write!(s, "| {} | {} | {:.1} | ", c.network, c.goal.as_str(), c.area_factor);
         for m in METHODS {
-            let _ = write!(s, "{} | ", cell(c.get(m)));
+            let _ = write!(s, "{} | ", cell(c, m));
         }
         let rl = c.get(Method::Rl);
         let milp = c.get(Method::Milp);
-        let gap = |m: Method| match (c.get(m), milp) {
-            (Some(r), Some(best)) => format!("{:.1}%", 100.0 * (1.0 - r.gain / best.gain)),
-            _ => "-".into(),
-        };
+        let gap = |m: Method| c.gap_to_milp(m).map_or("-".into(), |g| format!("{:.1}%", 100.0 * g));
         let _ = writeln!(
             s,
-            "{} | {} | {} | {} | {} | {} |",
+            "{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            verdict_cell(c.rl_vs_random()),
+            seeds_cell(c, Method::Rl),
+            seeds_cell(c, Method::Random),
             rl.map_or("-".into(), |r| format!("{:.3}", r.drop)),
             gap(Method::Rl),
             gap(Method::Random),
@@ -287,7 +459,7 @@ pub fn write_results(dir: &Path, cases: &[BenchCase], config: &BenchConfig) -> R
                 .iter()
                 .filter(|c| c.goal == goal && c.area_factor == 1.0)
                 .enumerate()
-                .filter_map(|(i, c)| c.get(m).map(|r| (i as f64, r.gain)))
+                .filter_map(|(i, c)| c.gain(m).map(|g| (i as f64, g)))
                 .collect();
             series.push(Series {
                 label: m.to_string(),
@@ -306,4 +478,63 @@ pub fn write_results(dir: &Path, cases: &[BenchCase], config: &BenchConfig) -> R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits_config() -> BenchConfig {
+        BenchConfig {
+            networks: vec!["digits".into()],
+            area_factors: vec![1.5, 2.0, 1.0],
+            goals: vec![Goal::Throughput],
+            episodes: 6,
+            seed: 3,
+            seeds: 2,
+            max_drop: 1.0,
+            jobs: 2,
+        }
+    }
+
+    #[test]
+    fn seeded_methods_run_every_seed_and_the_table_reports_their_mean() {
+        let config = digits_config();
+        let mut heard = 0;
+        let cases = run_bench(&config, &mut |_| heard += 1).unwrap();
+        // Grid order whatever order the two workers finish in.
+        let factors: Vec<f64> = cases.iter().map(|c| c.area_factor).collect();
+        assert_eq!((factors, heard), (vec![1.5, 2.0, 1.0], 3));
+        let case = &cases[0];
+        assert_eq!(case.results.len(), METHODS.len());
+        for m in [Method::Rl, Method::Random] {
+            let runs = case.seeds_of(m).unwrap();
+            assert_eq!(runs.gains.len(), 2);
+            // The first seed's full result is the one kept in `results`.
+            assert_eq!(runs.gains[0], case.get(m).unwrap().gain);
+            assert_eq!(case.gain(m), Some((runs.gains[0] + runs.gains[1]) / 2.0));
+        }
+        let table = markdown(&cases, &config);
+        assert!(table.contains("seeds 3..4"), "{table}");
+        assert!(table.contains(&verdict_summary(&cases)));
+        let row = table.lines().find(|l| l.starts_with("| digits |")).unwrap();
+        assert_eq!(row.matches('|').count(), METHODS.len() + 13, "{row}");
+    }
+
+    #[test]
+    fn verdicts_compare_means_and_name_ties_at_the_milp() {
+        let config = digits_config();
+        let mut case = run_bench(&config, &mut |_| {}).unwrap().remove(0);
+        let milp = case.gain(Method::Milp).unwrap();
+        let mut set = |rl: f64, random: f64| {
+            for runs in &mut case.seed_runs {
+                runs.gains = vec![if runs.method == Method::Rl { rl } else { random }];
+            }
+            case.rl_vs_random().unwrap()
+        };
+        assert_eq!(set(milp, milp), Verdict::TieAtMilp);
+        assert_eq!(set(milp / 2.0, milp / 2.0), Verdict::Tie);
+        assert!(matches!(set(milp, milp / 2.0), Verdict::Better(f) if (f - 1.0).abs() < 1e-12));
+        assert!(matches!(set(milp / 2.0, milp), Verdict::Worse(f) if (f - 0.5).abs() < 1e-12));
+    }
 }

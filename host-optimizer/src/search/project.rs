@@ -71,7 +71,7 @@ impl Choice {
                 self.time / r + lambda * self.xbars * r
             }
             Price::Interval(interval) => {
-                let need = (self.time / interval).max(1.0);
+                let need = (self.time / interval * (1.0 - EPS)).ceil().max(1.0);
                 let reach = if need > self.positions.max(1.0) * (1.0 + EPS) {
                     UNREACHABLE
                 } else {
@@ -162,7 +162,11 @@ impl Projector {
                 )
             }
             Goal::Throughput => {
-                let area = |i: f64| self.chosen(at).map(|c| c.xbars * (c.time / i).max(1.0)).sum::<f64>();
+                let area = |i: f64| {
+                    self.chosen(at)
+                        .map(|c| c.xbars * (c.time / i * (1.0 - EPS)).ceil().max(1.0))
+                        .sum::<f64>()
+                };
                 let floor = self
                     .chosen(at)
                     .map(|c| c.time / c.positions.max(1.0))

@@ -143,12 +143,13 @@ pub fn search(
     };
     for episode in 0..config.episodes {
         let warmup = episode < config.ddpg.warmup_episodes;
+        let random_actions = warmup || rng.random::<f64>() < config.ddpg.random_episode_rate;
         let mut precisions = vec![Precision::BASELINE; problem.len()];
         let mut steps: Vec<(Vec<f32>, [f32; ACTION_DIM])> = Vec::with_capacity(free.len());
         let mut prev = [1.0f32; ACTION_DIM];
         for &l in &free {
             let state = state_of(l, prev);
-            let action = if warmup {
+            let action = if random_actions {
                 [rng.random::<f32>(), rng.random::<f32>()]
             } else {
                 let mu = agent.act(&state)?;
