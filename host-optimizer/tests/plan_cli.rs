@@ -176,3 +176,22 @@ fn bad_arch_and_precision_files_name_the_field_and_layer() {
     assert_eq!(u(&again["layers"][1], "a_bits"), 7);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `lrmp plan --json | head -1`: a reader that closes the pipe early ends the command
+/// quietly (exit 0, no panic), as with other Unix tools.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lrmp"))
+        .args(["plan", "--network", "resnet50", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end before the report is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

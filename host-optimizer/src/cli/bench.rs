@@ -69,6 +69,6 @@ pub fn run(args: BenchArgs) -> CliResult {
     })
     .map_err(classify)?;
     write_results(&args.out, &cases, &config).map_err(classify)?;
-    print!("{}", markdown(&cases, &config));
+    out!("{}", markdown(&cases, &config));
     Ok(())
 }

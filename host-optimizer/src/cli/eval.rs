@@ -172,7 +172,7 @@ pub fn run(args: EvalArgs) -> CliResult {
         }
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out).internal()?);
+        outln!("{}", serde_json::to_string_pretty(&out).internal()?);
     } else {
         let layers: Vec<String> = network
             .layers
@@ -180,14 +180,14 @@ pub fn run(args: EvalArgs) -> CliResult {
             .zip(&precisions)
             .map(|(l, p)| format!("{} {}/{}", l.name, p.w_bits.get(), p.a_bits.get()))
             .collect();
-        println!(
+        outln!(
             "network         {} (arch {}, ADC {} bits)",
             network.name,
             arch.name,
             config.adc_bits()
         );
-        println!("precisions      {}", layers.join(", "));
-        print!("{text}");
+        outln!("precisions      {}", layers.join(", "));
+        out!("{text}");
     }
     Ok(())
 }
@@ -233,13 +233,13 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
             .iter()
             .map(|(m, p)| json!({"measured": m, "proxy": p}))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"constants": c.constants, "pairs": pairs})).internal()?
         );
     } else {
-        print!("{text}");
-        println!(
+        out!("{text}");
+        outln!(
             "Spearman correlation of proxy vs measured drop over {} random assignments: {:.3}",
             args.assignments, c.constants.spearman
         );
@@ -272,7 +272,7 @@ fn retrain(args: &EvalArgs, network: &Network) -> CliResult {
         .unwrap_or_else(|| PathBuf::from(host_optimizer::digits::WEIGHTS_PATH));
     std::fs::write(&path, weights.to_json().internal()?)
         .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
-    println!(
+    outln!(
         "wrote {} (float test accuracy {:.2}%); rebuild lrmp to embed them",
         path.display(),
         100.0 * weights.training().float_test_accuracy

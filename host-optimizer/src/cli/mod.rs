@@ -1,5 +1,21 @@
 //! Subcommands of `lrmp`, one file each, and the failure type that sets the exit code.
 
+/// `print!` that returns a failed write instead of panicking; a reader that closed the pipe
+/// early (`lrmp plan --json | head`) ends the command quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        std::io::stdout()
+            .write_fmt(format_args!($($arg)*))
+            .map_err($crate::cli::output_failure)?
+    }};
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
+}
+
 mod bench;
 mod common;
 mod eval;
@@ -39,6 +55,16 @@ pub enum Failure {
     BadInput(anyhow::Error),
     /// Something inside failed (exit code 1).
     Internal(anyhow::Error),
+    /// Whoever read our output closed it (exit code 0, nothing printed).
+    OutputClosed,
+}
+
+/// A failed write to stdout: a closed pipe is the reader's choice, anything else is ours.
+pub fn output_failure(e: std::io::Error) -> Failure {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Failure::OutputClosed,
+        _ => Failure::Internal(anyhow::Error::new(e).context("writing to standard output")),
+    }
 }
 
 /// Result of a subcommand.
@@ -72,7 +98,7 @@ pub fn run() -> ExitCode {
         Command::Bench(args) => bench::run(args),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,
         Err(Failure::BadInput(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -135,9 +135,9 @@ pub fn run(args: PlanArgs) -> CliResult {
         plan_file::write(&file, path).map_err(|e| out_error(path, e))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).internal()?);
+        outln!("{}", serde_json::to_string_pretty(&report).internal()?);
     } else {
-        print!("{}", report.to_table());
+        out!("{}", report.to_table());
     }
     Ok(())
 }

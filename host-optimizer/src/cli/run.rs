@@ -269,25 +269,25 @@ fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
             "controller_vs_accelerator": ratio_json,
             "functional": functional_json,
         });
-        println!("{out:#}");
+        outln!("{out:#}");
     } else {
         let ok = |b: bool| if b { "ok" } else { "MISMATCH" };
-        println!("board       {}", m.board);
-        println!("plan        {} ({} inferences)", args.plan.display(), args.inferences);
-        println!("model       latency {model_l} cycles, interval {model_i} cycles");
-        println!(
+        outln!("board       {}", m.board);
+        outln!("plan        {} ({} inferences)", args.plan.display(), args.inferences);
+        outln!("model       latency {model_l} cycles, interval {model_i} cycles");
+        outln!(
             "layer mode  latency {} cycles, interval {} cycles   [{}]",
             layer.latency.get(),
             layer.interval.get(),
             ok(layer_exact)
         );
-        println!(
+        outln!(
             "row mode    latency {} cycles, interval {} cycles   [{}]",
             row.latency.get(),
             row.interval.get(),
             ok(row_bounded)
         );
-        println!(
+        outln!(
             "dispatch    {} events over {} layer executions (host replay {})   [{}]",
             layer.dispatch_events,
             layer.layer_executions,
@@ -295,7 +295,7 @@ fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
             ok(replay_match)
         );
         for (name, r) in [("layer", &m.layer), ("row", &m.row)] {
-            println!(
+            outln!(
                 "controller  {name}: {} {} total, {:.1} per layer execution, {:.1} per dispatch event",
                 r.controller_cost,
                 counter_name(r.counter),
@@ -303,16 +303,16 @@ fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
                 per(r.controller_cost, r.outcome.dispatch_events)
             );
         }
-        println!("timing      {}", if timing_match { "match" } else { "MISMATCH" });
+        outln!("timing      {}", if timing_match { "match" } else { "MISMATCH" });
         match ratio {
-            Some((c, a, r)) => println!(
+            Some((c, a, r)) => outln!(
                 "ratio       controller {c:.3} us per inference at {} MHz / accelerator interval {a:.3} us = {r:.3}",
                 args.controller_mhz
             ),
-            None => println!("ratio       n/a (the controller has no counter)"),
+            None => outln!("ratio       n/a (the controller has no counter)"),
         }
         if let Some(f) = m.functional {
-            println!(
+            outln!(
                 "functional  {}/{} samples match the host bit for bit, accuracy {:.4} (host {:.4}), {:.0} {} per sample   [{}]",
                 f.matches,
                 f.samples,

@@ -189,13 +189,13 @@ pub fn run(args: SearchArgs) -> CliResult {
         proven_optimal: result.proven_optimal,
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&SearchReport { plan, search: info }).internal()?
         );
     } else {
-        print!("{}", plan.to_table());
-        println!(
+        out!("{}", plan.to_table());
+        outln!(
             "search: {} ({} evaluations, {:.1} s), {} gain {:.3}x, accuracy drop {:.3} points (budget {}){}",
             info.method,
             info.evaluations,
@@ -211,7 +211,7 @@ pub fn run(args: SearchArgs) -> CliResult {
             }
         );
         if result.proven_optimal == Some(false) {
-            println!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum");
+            outln!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum");
         }
     }
     Ok(())
