@@ -49,6 +49,9 @@ pub struct DdpgConfig {
     /// floor once the Gaussian noise has decayed, so the policy cannot lock onto the first
     /// good region it finds (DDPG is off-policy, so it learns from these episodes too).
     pub random_episode_rate: f64,
+    /// Factor applied to the noise width (capped at `noise_sigma`) after an episode whose
+    /// assignment was evaluated before, instead of `noise_decay`.
+    pub revisit_widening: f64,
 }
 
 impl Default for DdpgConfig {
@@ -66,6 +69,7 @@ impl Default for DdpgConfig {
             noise_decay: 0.98,
             updates_per_episode: 24,
             random_episode_rate: 0.15,
+            revisit_widening: 1.5,
         }
     }
 }

@@ -11,6 +11,8 @@
 //! episode rewards (a variance-reducing baseline). The search returns the best feasible
 //! assignment it evaluated, not the final policy's.
 
+use std::collections::HashSet;
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -136,6 +138,7 @@ pub fn search(
     let mut sigma = config.ddpg.noise_sigma;
     let mut moving_average: Option<f64> = None;
     let mut rewards = Vec::with_capacity(config.episodes);
+    let mut seen: HashSet<Vec<Precision>> = HashSet::new();
     let state_of = |l: usize, prev: [f32; ACTION_DIM]| {
         let mut s = features[l].clone();
         s.extend_from_slice(&prev);
@@ -171,6 +174,9 @@ pub fn search(
                 ];
             }
         }
+        // An assignment evaluated before teaches nothing new and spends an evaluation:
+        // widen the noise again (up to its initial width) so the next episodes move on.
+        let revisit = !seen.insert(precisions.clone());
         let eval = evaluator.evaluate(precisions)?;
         rewards.push(eval.reward);
         let baseline = moving_average.unwrap_or(eval.reward);
@@ -196,7 +202,11 @@ pub fn search(
             for _ in 0..config.ddpg.updates_per_episode {
                 agent.update(&mut rng)?;
             }
-            sigma *= config.ddpg.noise_decay;
+            sigma = if revisit {
+                (sigma * config.ddpg.revisit_widening).min(config.ddpg.noise_sigma)
+            } else {
+                sigma * config.ddpg.noise_decay
+            };
         }
         let (best_gain, best_drop) = evaluator.best().map_or((0.0, 0.0), |b| (b.gain, b.drop));
         on_episode(EpisodeReport {

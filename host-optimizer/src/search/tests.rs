@@ -208,6 +208,9 @@ fn measure_rl_against_random() {
     if let Ok(v) = std::env::var("LRMP_RANDOM_EPISODES") {
         ddpg.random_episode_rate = v.parse().unwrap();
     }
+    if let Ok(v) = std::env::var("LRMP_WIDEN") {
+        ddpg.revisit_widening = v.parse().unwrap();
+    }
     if let Ok(v) = std::env::var("LRMP_UPDATES") {
         ddpg.updates_per_episode = v.parse().unwrap();
     }
