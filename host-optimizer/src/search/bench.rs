@@ -80,12 +80,18 @@ pub struct SeedRuns {
     pub gains: Vec<f64>,
     /// Every seed ended within both budgets.
     pub feasible: bool,
+    /// Evaluations each seed spent before first reaching its best gain (1 = the first).
+    pub reached_at: Vec<usize>,
 }
 
 impl SeedRuns {
     /// Mean gain over the seeds.
     pub fn mean(&self) -> f64 {
         self.gains.iter().sum::<f64>() / self.gains.len().max(1) as f64
+    }
+    /// Mean evaluations the seeds spent before first reaching their best.
+    pub fn mean_reached_at(&self) -> f64 {
+        self.reached_at.iter().sum::<usize>() as f64 / self.reached_at.len().max(1) as f64
     }
     fn range(&self) -> (f64, f64) {
         let min = self.gains.iter().copied().fold(f64::INFINITY, f64::min);
@@ -191,6 +197,7 @@ pub fn run_case(
                 method,
                 gains: Vec::new(),
                 feasible: true,
+                reached_at: Vec::new(),
             };
             for k in 0..config.seeds.max(1) {
                 let seeded = RlConfig {
@@ -200,6 +207,12 @@ pub fn run_case(
                 let r = run_with_project_tools(network, &problem, &OracleSpec::Proxy, method, seeded, None, &mut |_| {})?;
                 runs.gains.push(if r.feasible { r.gain } else { 0.0 });
                 runs.feasible &= r.feasible;
+                let reached = r
+                    .history
+                    .iter()
+                    .position(|&(gain, drop)| drop <= config.max_drop && gain >= r.gain)
+                    .map_or(r.history.len(), |i| i + 1);
+                runs.reached_at.push(reached);
                 if k == 0 {
                     results.push(r);
                 }
@@ -289,10 +302,15 @@ fn cell(case: &BenchCase, method: Method) -> String {
     }
 }
 
-fn verdict_cell(v: Option<Verdict>) -> String {
-    match v {
+fn verdict_cell(case: &BenchCase) -> String {
+    let reached = |m: Method| case.seeds_of(m).map_or(f64::NAN, SeedRuns::mean_reached_at);
+    match case.rl_vs_random() {
         Some(Verdict::Better(f)) => format!("better (+{:.1}%)", 100.0 * f),
-        Some(Verdict::TieAtMilp) => "tie at the MILP's answer".into(),
+        Some(Verdict::TieAtMilp) => format!(
+            "tie at the MILP's answer (reached after {:.0} vs {:.0} evaluations)",
+            reached(Method::Rl),
+            reached(Method::Random)
+        ),
         Some(Verdict::Tie) => "TIE".into(),
         Some(Verdict::Worse(f)) => format!("WORSE (-{:.1}%)", 100.0 * f),
         None => "-".into(),
@@ -358,7 +376,7 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
         let _ = writeln!(
             s,
             "{} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            verdict_cell(c.rl_vs_random()),
+            verdict_cell(c),
             seeds_cell(c, Method::Rl),
             seeds_cell(c, Method::Random),
             rl.map_or("-".into(), |r| format!("{:.3}", r.drop)),
@@ -513,6 +531,12 @@ mod tests {
             // The first seed's full result is the one kept in `results`.
             assert_eq!(runs.gains[0], case.get(m).unwrap().gain);
             assert_eq!(case.gain(m), Some((runs.gains[0] + runs.gains[1]) / 2.0));
+            // The first seed reached its best at the recorded evaluation, not before.
+            let history = &case.get(m).unwrap().history;
+            let at = runs.reached_at[0];
+            assert!((1..=history.len()).contains(&at), "{at}");
+            assert_eq!(history[at - 1].0, runs.gains[0]);
+            assert!(history[..at - 1].iter().all(|&(g, d)| g < runs.gains[0] || d > 1.0));
         }
         let table = markdown(&cases, &config);
         assert!(table.contains("seeds 3..4"), "{table}");
