@@ -52,9 +52,7 @@ pub fn run(args: BenchArgs) -> CliResult {
         episodes: args.episodes as usize,
         seed: args.seed,
         seeds: args.seeds as usize,
-        jobs: args
-            .jobs
-            .map_or_else(|| BenchConfig::default().jobs, |j| j as usize),
+        jobs: args.jobs.map_or_else(|| BenchConfig::default().jobs, |j| j as usize),
         max_drop: args.max_drop,
     };
     let cases = run_bench(&config, &mut |c| {

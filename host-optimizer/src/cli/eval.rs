@@ -241,7 +241,8 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
         out!("{text}");
         outln!(
             "Spearman correlation of proxy vs measured drop over {} random assignments: {:.3}",
-            args.assignments, c.constants.spearman
+            args.assignments,
+            c.constants.spearman
         );
     }
     Ok(())

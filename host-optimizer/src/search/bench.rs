@@ -204,7 +204,8 @@ pub fn run_case(
                     seed: config.seed.wrapping_add(k as u64),
                     ..rl.clone()
                 };
-                let r = run_with_project_tools(network, &problem, &OracleSpec::Proxy, method, seeded, None, &mut |_| {})?;
+                let r =
+                    run_with_project_tools(network, &problem, &OracleSpec::Proxy, method, seeded, None, &mut |_| {})?;
                 runs.gains.push(if r.feasible { r.gain } else { 0.0 });
                 runs.feasible &= r.feasible;
                 let reached = r

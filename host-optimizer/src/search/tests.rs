@@ -194,7 +194,10 @@ fn measure_rl_against_random() {
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.into());
     let seeds: u64 = env("LRMP_SEEDS", "3").parse().unwrap();
     let episodes: usize = env("LRMP_EPISODES", "200").parse().unwrap();
-    let methods: Vec<Method> = env("LRMP_METHODS", "rl,random").split(',').map(|m| m.parse().unwrap()).collect();
+    let methods: Vec<Method> = env("LRMP_METHODS", "rl,random")
+        .split(',')
+        .map(|m| m.parse().unwrap())
+        .collect();
     let mut ddpg = super::agent::DdpgConfig::default();
     if let Ok(v) = std::env::var("LRMP_DECAY") {
         ddpg.noise_decay = v.parse().unwrap();
@@ -217,7 +220,11 @@ fn measure_rl_against_random() {
     for case in env("LRMP_CASES", "resnet18:latency:2.0").split(',') {
         let parts: Vec<&str> = case.split(':').collect();
         let net = crate::network::load(parts[0]).unwrap();
-        let goal = if parts[1] == "latency" { Goal::Latency } else { Goal::Throughput };
+        let goal = if parts[1] == "latency" {
+            Goal::Latency
+        } else {
+            Goal::Throughput
+        };
         let spec = ProblemSpec {
             goal,
             area_factor: parts[2].parse().unwrap(),
@@ -235,7 +242,10 @@ fn measure_rl_against_random() {
                 };
                 let r = super::adapters::run_with_project_tools(&net, &p, &OracleSpec::Proxy, m, rl, None, &mut |_| {})
                     .unwrap();
-                let at = r.history.iter().position(|&(g, d)| d <= spec.max_drop && g >= r.gain - 1e-9);
+                let at = r
+                    .history
+                    .iter()
+                    .position(|&(g, d)| d <= spec.max_drop && g >= r.gain - 1e-9);
                 sum += r.gain;
                 line += &format!(" {:.2}@{}", r.gain, at.unwrap_or(usize::MAX));
             }
