@@ -18,7 +18,7 @@ use imc_model::runtime::{self, EventDigest, Mode, PlanError, MAX_LAYERS};
 use imc_model::wire::{
     self, heapless, plan_digest, CounterKind, Envelope, ErrorCode, Reply, Request, CHUNK_LAYERS, MAX_FRAME,
 };
-use imc_model::{ArchConfig, Bits, Precision};
+use imc_model::{ArchConfig, Precision};
 use lrmp_tests::inline_device::InlineDevice;
 use mem_link::{pair, Faults, HostEnd};
 
@@ -46,26 +46,7 @@ fn start_device(faults: Faults) -> (Client<HostEnd>, thread::JoinHandle<()>) {
 /// resnet50 with mixed precisions and replication, written to a file and read back.
 fn resnet50_plan() -> ValidPlan {
     let net = network::builtin("resnet50").expect("resnet50 is built in");
-    let n = net.layers.len();
-    let bits = |b| Bits::new(b).unwrap();
-    let precisions: Vec<Precision> = (0..n)
-        .map(|i| {
-            if i == 0 || i == n - 1 {
-                Precision::BASELINE
-            } else {
-                Precision {
-                    w_bits: bits(2 + (i % 7) as u8),
-                    a_bits: bits(3 + (i % 6) as u8),
-                }
-            }
-        })
-        .collect();
-    let replication: Vec<u64> = net
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (1 + (i as u64 * 7) % 23).min(l.shape.positions()))
-        .collect();
+    let (precisions, replication) = lrmp_tests::plans::spread(&net, true);
     let file = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication).unwrap();
     // Tests run in parallel threads of one process: each call gets its own file.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

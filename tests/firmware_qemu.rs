@@ -11,7 +11,7 @@ use host_optimizer::network;
 use host_optimizer::plan_file;
 use imc_model::runtime::{self, EventDigest, Mode};
 use imc_model::wire::{CounterKind, ErrorCode, Request};
-use imc_model::{ArchConfig, Bits, Precision};
+use imc_model::ArchConfig;
 
 #[test]
 fn resnet50_on_qemu_matches_the_model() {
@@ -19,25 +19,7 @@ fn resnet50_on_qemu_matches_the_model() {
         return;
     }
     let net = network::builtin("resnet50").unwrap();
-    let n = net.layers.len();
-    let four = Precision {
-        w_bits: Bits::new(4).unwrap(),
-        a_bits: Bits::new(4).unwrap(),
-    };
-    let precisions: Vec<_> = (0..n)
-        .map(|i| {
-            if i == 0 || i == n - 1 {
-                Precision::BASELINE
-            } else {
-                four
-            }
-        })
-        .collect();
-    let replication: Vec<u64> = net
-        .layers
-        .iter()
-        .map(|l| (l.shape.positions() / 196).clamp(1, 64))
-        .collect();
+    let (precisions, replication) = lrmp_tests::plans::four_bit(&net, 196, 64);
     let plan = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
         .unwrap()
         .validate()
@@ -89,25 +71,7 @@ fn resnet50_on_qemu_matches_the_model() {
 /// A plan of built-in `name`: 4-bit inner layers, replication growing with the layer size.
 fn four_bit_plan(name: &str, per_replica: u64) -> plan_file::ValidPlan {
     let net = network::builtin(name).unwrap();
-    let n = net.layers.len();
-    let four = Precision {
-        w_bits: Bits::new(4).unwrap(),
-        a_bits: Bits::new(4).unwrap(),
-    };
-    let precisions: Vec<_> = (0..n)
-        .map(|i| {
-            if i == 0 || i == n - 1 {
-                Precision::BASELINE
-            } else {
-                four
-            }
-        })
-        .collect();
-    let replication: Vec<u64> = net
-        .layers
-        .iter()
-        .map(|l| (l.shape.positions() / per_replica).clamp(1, 16))
-        .collect();
+    let (precisions, replication) = lrmp_tests::plans::four_bit(&net, per_replica, 16);
     plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
         .unwrap()
         .validate()

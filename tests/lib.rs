@@ -17,3 +17,4 @@ pub fn qemu_available() -> bool {
 pub mod fault_io;
 pub mod fault_uploads;
 pub mod inline_device;
+pub mod plans;

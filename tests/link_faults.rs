@@ -18,7 +18,7 @@ use host_optimizer::link::{Client, LinkError};
 use host_optimizer::network;
 use host_optimizer::plan_file::{self, ValidPlan};
 use imc_model::runtime::{self, EventDigest, Mode, Plan, RunOutcome};
-use imc_model::{ArchConfig, Bits, Precision};
+use imc_model::ArchConfig;
 use lrmp_tests::fault_io::{self, FaultCounts, FaultRates, FaultyStream, KINDS};
 use lrmp_tests::fault_uploads::faulty_uploads;
 use lrmp_tests::inline_device::InlineDevice;
@@ -39,23 +39,7 @@ struct Case {
 
 fn case(name: &'static str, mixed: bool) -> Case {
     let net = network::builtin(name).expect("built in");
-    let n = net.layers.len();
-    let bits = |b| Bits::new(b).unwrap();
-    let precisions: Vec<Precision> = (0..n)
-        .map(|i| match i {
-            _ if !mixed || i == 0 || i == n - 1 => Precision::BASELINE,
-            _ => Precision {
-                w_bits: bits(2 + (i % 7) as u8),
-                a_bits: bits(3 + (i % 6) as u8),
-            },
-        })
-        .collect();
-    let replication: Vec<u64> = net
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (1 + (i as u64 * 7) % 23).min(l.shape.positions()))
-        .collect();
+    let (precisions, replication) = lrmp_tests::plans::spread(&net, mixed);
     let plan = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
         .unwrap()
         .validate()
