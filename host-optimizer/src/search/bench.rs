@@ -353,7 +353,7 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
         config.max_drop,
         config.episodes,
         config.seed,
-        config.seed + config.seeds.max(1) as u64 - 1,
+        config.seed.wrapping_add(config.seeds.max(1) as u64 - 1),
         verdict_summary(cases)
     );
     let mut header = String::from("| network | goal | area | ");
@@ -544,6 +544,18 @@ mod tests {
         assert!(table.contains(&verdict_summary(&cases)));
         let row = table.lines().find(|l| l.starts_with("| digits |")).unwrap();
         assert_eq!(row.matches('|').count(), METHODS.len() + 13, "{row}");
+    }
+
+    #[test]
+    fn the_largest_seed_wraps_instead_of_overflowing() {
+        let config = BenchConfig {
+            area_factors: vec![1.5],
+            episodes: 2,
+            seed: u64::MAX,
+            ..digits_config()
+        };
+        let cases = run_bench(&config, &mut |_| {}).unwrap();
+        assert!(markdown(&cases, &config).contains(&format!("seeds {}..0", u64::MAX)));
     }
 
     #[test]
