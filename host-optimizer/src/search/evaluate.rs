@@ -117,6 +117,12 @@ impl<'a> Evaluator<'a> {
         self.evaluations
     }
 
+    /// Whether `precisions` (pinned as [`Evaluator::evaluate`] pins them) was evaluated
+    /// before: the oracle cache holds every assignment evaluated.
+    pub fn evaluated_before(&self, precisions: &[Precision]) -> bool {
+        self.drops.contains_key(&self.problem.pin(precisions.to_vec()))
+    }
+
     /// Best feasible evaluation so far (highest gain, then lowest drop).
     pub fn best(&self) -> Option<&Evaluation> {
         self.best.as_ref()

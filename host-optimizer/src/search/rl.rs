@@ -11,8 +11,6 @@
 //! episode rewards (a variance-reducing baseline). The search returns the best feasible
 //! assignment it evaluated, not the final policy's.
 
-use std::collections::HashSet;
-
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -138,7 +136,6 @@ pub fn search(
     let mut sigma = config.ddpg.noise_sigma;
     let mut moving_average: Option<f64> = None;
     let mut rewards = Vec::with_capacity(config.episodes);
-    let mut seen: HashSet<Vec<Precision>> = HashSet::new();
     let state_of = |l: usize, prev: [f32; ACTION_DIM]| {
         let mut s = features[l].clone();
         s.extend_from_slice(&prev);
@@ -176,7 +173,7 @@ pub fn search(
         }
         // An assignment evaluated before teaches nothing new and spends an evaluation:
         // widen the noise again (up to its initial width) so the next episodes move on.
-        let revisit = !seen.insert(precisions.clone());
+        let revisit = evaluator.evaluated_before(&precisions);
         let eval = evaluator.evaluate(precisions)?;
         rewards.push(eval.reward);
         let baseline = moving_average.unwrap_or(eval.reward);
