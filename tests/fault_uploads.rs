@@ -8,9 +8,9 @@
 
 use std::io::{Read, Write};
 
-use host_optimizer::link::{Client, LinkError, ATTEMPTS};
 use imc_model::runtime::{self, EventDigest, Mode, Plan};
 use imc_model::wire::{plan_digest, ErrorCode};
+use lrmp_link::{Client, LinkError, ATTEMPTS};
 
 use crate::fault_io::{FaultCounts, FaultyStream};
 

@@ -4,6 +4,9 @@
 //! in-memory link always, and against QEMU's mps2-an386 when `qemu-system-arm` is present.
 //! A tampered weight must show up as mismatches, and bad uploads are refused.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "mem_link.rs"]
 mod mem_link;
 
@@ -11,14 +14,14 @@ use std::thread;
 use std::time::Duration;
 
 use firmware::{NoCounter, Session};
-use host_optimizer::digits::dataset::Dataset;
-use host_optimizer::digits::model::DigitsModel;
-use host_optimizer::digits::quant::{QuantizedDigits, Scratch};
-use host_optimizer::digits::weights::FloatWeights;
-use host_optimizer::link::{self, check_digits, digits_net, Client, LinkError};
-use imc_model::runtime::net::{logits_digest, NetError};
 use imc_model::wire::{heapless, ErrorCode, Request};
+use imc_model::xbar::net::{logits_digest, NetError};
 use imc_model::{ArchConfig, Bits, Precision};
+use lrmp_link::{check_digits, digits_net, Client, LinkError};
+use lrmp_trained::digits::dataset::Dataset;
+use lrmp_trained::digits::model::DigitsModel;
+use lrmp_trained::digits::quant::{QuantizedDigits, Scratch};
+use lrmp_trained::digits::weights::FloatWeights;
 use mem_link::{pair, Faults, HostEnd};
 
 fn model() -> DigitsModel {
@@ -152,8 +155,8 @@ fn every_held_out_sample_matches_the_host_on_qemu() {
     }
     let model = model();
     let arch = ArchConfig::isaac();
-    let elf = link::board::build_qemu_firmware(true).expect("the QEMU firmware builds");
-    let qemu = link::connect_qemu(&elf, Duration::from_secs(600), Duration::from_millis(500)).unwrap();
+    let elf = lrmp_link::board::build_qemu_firmware(true).expect("the QEMU firmware builds");
+    let qemu = lrmp_link::connect_qemu(&elf, Duration::from_secs(600), Duration::from_millis(500)).unwrap();
     let mut client = Client::new(&qemu.stream);
     let caps = client.hello().unwrap();
     client.set_attempts(240);

@@ -3,6 +3,9 @@
 //! against the cost model; damaged and lost frames are retransmitted; late duplicates are
 //! not applied again; bad plans are refused without touching the installed one.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "mem_link.rs"]
 mod mem_link;
 
@@ -11,14 +14,13 @@ use std::thread;
 use std::time::Instant;
 
 use firmware::{CycleCounter, Session};
-use host_optimizer::link::{check_fits, Client, LinkError};
-use host_optimizer::network;
-use host_optimizer::plan_file::{self, PlanFile, ValidPlan};
 use imc_model::runtime::{self, EventDigest, Mode, PlanError, MAX_LAYERS};
 use imc_model::wire::{
     self, heapless, plan_digest, CounterKind, Envelope, ErrorCode, Reply, Request, CHUNK_LAYERS, MAX_FRAME,
 };
 use imc_model::{ArchConfig, Precision};
+use lrmp_link::plan_file::{self, PlanFile, ValidPlan};
+use lrmp_link::{check_fits, Client, LinkError};
 use lrmp_tests::inline_device::InlineDevice;
 use mem_link::{pair, Faults, HostEnd};
 
@@ -45,7 +47,7 @@ fn start_device(faults: Faults) -> (Client<HostEnd>, thread::JoinHandle<()>) {
 
 /// resnet50 with mixed precisions and replication, written to a file and read back.
 fn resnet50_plan() -> ValidPlan {
-    let net = network::builtin("resnet50").expect("resnet50 is built in");
+    let net = lrmp_network::builtin("resnet50").expect("resnet50 is built in");
     let (precisions, replication) = lrmp_tests::plans::spread(&net, true);
     let file = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication).unwrap();
     // Tests run in parallel threads of one process: each call gets its own file.
@@ -187,7 +189,7 @@ fn oversized_plans_are_refused_before_sending() {
     drop(client);
     device.join().unwrap();
     // A network longer than the controller's capacity never becomes a plan at all.
-    let net = network::builtin("resnet50").unwrap();
+    let net = lrmp_network::builtin("resnet50").unwrap();
     let mut long = plan_file::build(
         &ArchConfig::isaac(),
         &net,
@@ -208,7 +210,7 @@ fn oversized_plans_are_refused_before_sending() {
 #[test]
 fn plan_files_refuse_garbage_and_other_versions() {
     let plan_bytes = {
-        let net = network::builtin("resnet18").unwrap();
+        let net = lrmp_network::builtin("resnet18").unwrap();
         let n = net.layers.len();
         plan_file::build(&ArchConfig::isaac(), &net, &vec![Precision::BASELINE; n], &vec![1; n])
             .unwrap()

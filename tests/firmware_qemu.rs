@@ -4,29 +4,31 @@
 //! when `qemu-system-arm` is not installed. The link fault property runs here too, through
 //! `lrmp_tests::fault_io`.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::time::Duration;
 
-use host_optimizer::link::{self, Client};
-use host_optimizer::network;
-use host_optimizer::plan_file;
 use imc_model::runtime::{self, EventDigest, Mode};
 use imc_model::wire::{CounterKind, ErrorCode, Request};
 use imc_model::ArchConfig;
+use lrmp_link::plan_file;
+use lrmp_link::Client;
 
 #[test]
 fn resnet50_on_qemu_matches_the_model() {
     if !lrmp_tests::qemu_available() {
         return;
     }
-    let net = network::builtin("resnet50").unwrap();
+    let net = lrmp_network::builtin("resnet50").unwrap();
     let (precisions, replication) = lrmp_tests::plans::four_bit(&net, 196, 64);
     let plan = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
         .unwrap()
         .validate()
         .unwrap();
 
-    let elf = link::board::build_qemu_firmware(false).expect("the QEMU firmware builds");
-    let qemu = link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(500)).unwrap();
+    let elf = lrmp_link::board::build_qemu_firmware(false).expect("the QEMU firmware builds");
+    let qemu = lrmp_link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(500)).unwrap();
     let mut client = Client::new(&qemu.stream);
     let caps = client.hello().unwrap();
     assert_eq!(caps.board.as_str(), "qemu-mps2-an386");
@@ -37,7 +39,7 @@ fn resnet50_on_qemu_matches_the_model() {
             mode: Mode::Layer,
             inferences: 2
         }),
-        Err(link::LinkError::Refused(ErrorCode::NoPlan))
+        Err(lrmp_link::LinkError::Refused(ErrorCode::NoPlan))
     ));
     client.upload(&plan.runtime, &caps).unwrap();
     client.set_attempts(240);
@@ -70,7 +72,7 @@ fn resnet50_on_qemu_matches_the_model() {
 
 /// A plan of built-in `name`: 4-bit inner layers, replication growing with the layer size.
 fn four_bit_plan(name: &str, per_replica: u64) -> plan_file::ValidPlan {
-    let net = network::builtin(name).unwrap();
+    let net = lrmp_network::builtin(name).unwrap();
     let (precisions, replication) = lrmp_tests::plans::four_bit(&net, per_replica, 16);
     plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
         .unwrap()
@@ -90,10 +92,10 @@ fn uploads_through_a_faulty_link_to_qemu_are_never_silently_wrong() {
         return;
     }
     let plans = [four_bit_plan("resnet18", 256), four_bit_plan("resnet50", 512)];
-    let elf = link::board::build_qemu_firmware(false).expect("the QEMU firmware builds");
+    let elf = lrmp_link::board::build_qemu_firmware(false).expect("the QEMU firmware builds");
     // A short read timeout keeps each lost frame cheap; a reply later than that is only
     // retransmitted for, and answered from the controller's cache.
-    let qemu = link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(250)).unwrap();
+    let qemu = lrmp_link::connect_qemu(&elf, Duration::from_secs(120), Duration::from_millis(250)).unwrap();
     let rates = FaultRates::uniform(0.20);
     let mut client = Client::new(FaultyStream::new(&qemu.stream, rates, 0x1a_2b_3c));
     let summary = faulty_uploads(&mut client, &[&plans[0].runtime, &plans[1].runtime], 8, 2, 240);

@@ -1,5 +1,8 @@
 //! Shared helpers for the end-to-end scenarios in this folder.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::process::Command;
 
 /// True when `qemu-system-arm` runs; otherwise prints why the caller skips and returns false.

@@ -8,17 +8,19 @@
 //!
 //! The summary table is printed and written to `<target>/link-faults.md`.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::fmt::Write as _;
 use std::thread;
 use std::time::Duration;
 
 use firmware::wire::{plan_digest, ErrorCode};
 use firmware::{NoCounter, Session};
-use host_optimizer::link::{Client, LinkError};
-use host_optimizer::network;
-use host_optimizer::plan_file::{self, ValidPlan};
 use imc_model::runtime::{self, EventDigest, Mode, Plan, RunOutcome};
 use imc_model::ArchConfig;
+use lrmp_link::plan_file::{self, ValidPlan};
+use lrmp_link::{Client, LinkError};
 use lrmp_tests::fault_io::{self, FaultCounts, FaultRates, FaultyStream, KINDS};
 use lrmp_tests::fault_uploads::faulty_uploads;
 use lrmp_tests::inline_device::InlineDevice;
@@ -38,7 +40,7 @@ struct Case {
 }
 
 fn case(name: &'static str, mixed: bool) -> Case {
-    let net = network::builtin(name).expect("built in");
+    let net = lrmp_network::builtin(name).expect("built in");
     let (precisions, replication) = lrmp_tests::plans::spread(&net, mixed);
     let plan = plan_file::build(&ArchConfig::isaac(), &net, &precisions, &replication)
         .unwrap()

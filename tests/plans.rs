@@ -1,8 +1,8 @@
 //! Plan inputs the scenarios share: per-layer precisions and replication spread over the
 //! whole range, so uploads and runs exercise every bit width and many replica counts.
 
-use host_optimizer::network::Network;
 use imc_model::{Bits, Precision};
+use lrmp_network::Network;
 
 /// Mixed precisions on the inner layers (8/8 at both ends, as the search pins them) and
 /// replication `1 + 7i mod 23`, capped by each layer's positions. With `mixed` false every

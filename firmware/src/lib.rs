@@ -21,8 +21,6 @@
 //! - No allocation; fixed RAM: two plans (installed and upload), two frame buffers and the
 //!   functional network store with its scratch buffers.
 #![no_std]
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 mod session;
 

@@ -1,8 +1,6 @@
 //! The controller's session: frames in, plan installed, runs measured, frames out.
 
 use embedded_io::{Read, Write};
-#[cfg(feature = "functional")]
-use imc_model::runtime::net::{NetError, NetScratch, NetStore, NET_MAX_WEIGHTS};
 use imc_model::runtime::{self, EventDigest, Mode, Plan, PlanBuilder, PlanError, MAX_INFERENCES, MAX_LAYERS};
 #[cfg(feature = "functional")]
 use imc_model::wire::Classification;
@@ -10,6 +8,8 @@ use imc_model::wire::{
     self, Capabilities, CounterKind, Envelope, ErrorCode, FrameReader, Pushed, Reply, Request, RunReport, WireError,
     CHUNK_LAYERS, MAX_FRAME, UNKNOWN_SEQ,
 };
+#[cfg(feature = "functional")]
+use imc_model::xbar::net::{NetError, NetScratch, NetStore, NET_MAX_WEIGHTS};
 
 /// Sequence numbers up to this far behind the latest request are late duplicates (serial
 /// number arithmetic: half the `u16` space behind, half ahead).

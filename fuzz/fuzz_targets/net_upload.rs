@@ -1,4 +1,4 @@
-//! The controller's functional network store (`imc_model::runtime::net::NetStore`) driven by
+//! The controller's functional network store (`imc_model::xbar::net::NetStore`) driven by
 //! an arbitrary sequence of upload steps and samples, as `NetBegin` / `NetLayer` /
 //! `NetWeights` / `NetBiases` / `NetCommit` / `Classify` frames would drive it.
 //!
@@ -12,7 +12,7 @@
 //! a forward pass is deterministic and its class indexes the last layer's outputs.
 #![no_main]
 
-use imc_model::runtime::net::{NetError, NetLayer, NetRequant, NetScratch, NetStore};
+use imc_model::xbar::net::{NetError, NetLayer, NetRequant, NetScratch, NetStore};
 use imc_model::wire::{NET_BIASES_CHUNK, NET_WEIGHTS_CHUNK};
 use imc_model::ArchParams;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};

@@ -31,8 +31,8 @@ pub fn check_plan(plan: &Plan, layers: &[PlanLayer]) {
         assert!(Bits::new(l.w_bits).is_some() && Bits::new(l.a_bits).is_some());
         assert!(!l.fully_connected || (l.out_h, l.out_w) == (1, 1));
         let compute = positions.div_ceil(r) * u64::from(l.cycles_per_position);
-        assert_eq!(l.time(), compute.max(l.noc_floor));
-        assert!(l.time() <= MAX_LAYER_CYCLES);
+        assert_eq!(l.time().get(), compute.max(l.noc_floor));
+        assert!(l.time().get() <= MAX_LAYER_CYCLES);
         assert_eq!(l.first_xbar, next_xbar, "layer {index}: placement");
         next_xbar = next_xbar
             .checked_add(r * u64::from(l.xbars_per_replica))
@@ -48,12 +48,12 @@ pub fn check_plan(plan: &Plan, layers: &[PlanLayer]) {
         assert_eq!(plan.replica_tiles(index, l.replication), None);
     }
     assert_eq!(plan.replica_tiles(layers.len(), 0), None);
-    assert_eq!(plan.area(), next_xbar);
+    assert_eq!(plan.area().get(), next_xbar);
     let bottleneck = layers
         .iter()
         .map(PlanLayer::time)
         .fold(plan.header().chip_noc_floor, u64::max);
-    assert_eq!(plan.bottleneck(), bottleneck);
+    assert_eq!(plan.bottleneck().get(), bottleneck);
     assert!(bottleneck <= MAX_LAYER_CYCLES);
 }
 
@@ -141,7 +141,7 @@ fn checked_run(plan: &Plan, mode: Mode, inferences: u32) -> RunOutcome {
 pub fn check_runs(plan: &Plan, inferences: u32) {
     let layer = checked_run(plan, Mode::Layer, inferences);
     let latency: u64 = plan.layers().iter().map(PlanLayer::time).sum();
-    let period = plan.bottleneck();
+    let period = plan.bottleneck().get();
     let later = u64::from(inferences - 1) * period;
     assert_eq!(layer.latency.get(), latency, "layer-mode latency");
     assert_eq!(

@@ -1,8 +1,17 @@
 //! # host-optimizer
 //!
-//! The host side of lrmp (the `lrmp` command is a thin shell over this library): networks
-//! in, replication and precision search, plans and reports out, and the link that ships
-//! plans to the controller firmware.
+//! The optimiser of lrmp (the `lrmp` command is a thin shell over this library): networks
+//! in, replication and precision search, plans and reports out. Networks come from
+//! `lrmp-network`, the trained networks from `lrmp-trained`, plan files and the link to the
+//! controller from `lrmp-link` (re-exported here as [`network`], [`link`], [`plan_file`]).
+//!
+//! - [`arch_file`], [`precision`]: architecture and precision files, validated once.
+//! - [`mapping`]: per-layer costs, the 8/8 baseline and the area budget.
+//! - [`replicate`]: exact replication for fixed precisions (fast paths and the CBC ILP).
+//! - [`accuracy`]: the accuracy oracles (measured, proxy, external).
+//! - [`search`]: precisions and replication together (RL, random, the exact joint MILP).
+//! - [`mod@bench`]: every method on every case, the table and the plots of `lrmp bench`.
+//! - [`report`]: the report of `lrmp plan` and `lrmp search` (JSON and text).
 //!
 //! ## Invariants
 //! - Every model number comes from `imc-model`; this crate never re-implements a formula.
@@ -12,10 +21,8 @@
 
 pub mod accuracy;
 pub mod arch_file;
-pub mod digits;
-pub mod link;
+pub mod bench;
 pub mod mapping;
-pub mod plan_file;
 pub mod precision;
 pub mod replicate;
 pub mod report;
@@ -24,3 +31,8 @@ pub mod search;
 /// The network importers live in their own light crate (so fuzz targets build without the
 /// solver and neural-network stacks); re-exported here under their old path.
 pub use lrmp_network as network;
+
+/// The host side of the controller link and the plan files live in their own light crate
+/// (the end-to-end tests use it without the solver and neural-network stacks).
+pub use lrmp_link as link;
+pub use lrmp_link::plan_file;

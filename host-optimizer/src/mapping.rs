@@ -82,7 +82,7 @@ pub fn totals(
 /// Area budget `floor(factor * baseline_area)` (DESIGN section 3).
 pub fn budget(baseline_area: Crossbars, area_factor: f64) -> Crossbars {
     // Exact for any area below 2^52 crossbars, which every validated network is.
-    Crossbars((area_factor * baseline_area.get() as f64).floor() as u64)
+    Crossbars::new((area_factor * baseline_area.get() as f64).floor() as u64)
 }
 
 #[cfg(test)]
@@ -91,8 +91,8 @@ mod tests {
 
     #[test]
     fn budget_floors() {
-        assert_eq!(budget(Crossbars(1001), 1.5), Crossbars(1501));
-        assert_eq!(budget(Crossbars(1000), 1.0), Crossbars(1000));
-        assert_eq!(budget(Crossbars(3), 0.5), Crossbars(1));
+        assert_eq!(budget(Crossbars::new(1001), 1.5), Crossbars::new(1501));
+        assert_eq!(budget(Crossbars::new(1000), 1.0), Crossbars::new(1000));
+        assert_eq!(budget(Crossbars::new(3), 0.5), Crossbars::new(1));
     }
 }

@@ -145,24 +145,25 @@ pub fn load_file(path: &Path, network: &Network) -> Result<Vec<Precision>, Preci
         Some(_) => return Err(err(None, "`default` must be a string such as \"4/6\"".into())),
         None => Precision::BASELINE,
     };
-    let index: HashMap<&str, usize> = network
+    // Per layer: its precision and whether the file listed it.
+    let mut slots = vec![(default, false); network.layers.len()];
+    let mut index: HashMap<&str, &mut (Precision, bool)> = network
         .layers
         .iter()
-        .enumerate()
-        .map(|(i, l)| (l.name.as_str(), i))
+        .map(|l| l.name.as_str())
+        .zip(slots.iter_mut())
         .collect();
-    let mut out = vec![default; network.layers.len()];
-    let mut seen = vec![false; network.layers.len()];
     for (name, precision) in entries(file.layers).map_err(|(at, m)| err(Some(&at), m))? {
-        let &i = index
-            .get(name.as_str())
+        let (slot, seen) = index
+            .get_mut(name.as_str())
             .ok_or_else(|| err(Some(&name), format!("no such layer in network `{}`", network.name)))?;
-        if std::mem::replace(&mut seen[i], true) {
+        if std::mem::replace(seen, true) {
             return Err(err(Some(&name), "listed twice".into()));
         }
-        out[i] = precision.map_err(|m| err(Some(&name), m))?;
+        *slot = precision.map_err(|m| err(Some(&name), m))?;
     }
-    Ok(out)
+    drop(index);
+    Ok(slots.into_iter().map(|(precision, _)| precision).collect())
 }
 
 type Entry = (String, Result<Precision, String>);

@@ -8,8 +8,13 @@
 //! kept in sync by `catalogue_and_cases_agree`: every row id of the document has exactly
 //! one case here and vice versa, and every fragment a case checks appears in its row.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "bad_input/frames.rs"]
 mod bad_input_frames;
+#[path = "bad_input/onnx.rs"]
+mod bad_input_onnx;
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -91,7 +96,7 @@ const CASES: &[Case] = &[
     // --- any file ---
     Case { id: "file-missing", files: &[], args: &["plan", "--network", "@nope.csv"], expect: &["nope.csv: not a built-in network (resnet18", "and not an existing file"] },
     Case { id: "file-directory", files: &[("dir.csv/x", Text(""))], args: &["plan", "--network", "@dir.csv"], expect: &["dir.csv: is a directory, not a network file"] },
-    Case { id: "file-extension", files: &[("net.txt", Text(DIGITS_CSV))], args: &["plan", "--network", "@net.txt"], expect: &["net.txt: unknown network file type: expected .json, .csv or .toml"] },
+    Case { id: "file-extension", files: &[("net.txt", Text(DIGITS_CSV))], args: &["plan", "--network", "@net.txt"], expect: &["net.txt: unknown network file type: expected .onnx, .json, .csv or .toml"] },
     Case { id: "file-not-utf8", files: &[("bin.csv", Bytes(b"name,kind,c_in,c_out\n\xff\xfe,fc,3,8\n"))], args: &["plan", "--network", "@bin.csv"], expect: &["bin.csv: line 2: not UTF-8 text (byte 21)"] },
     Case { id: "file-empty", files: &[("empty.csv", Text(""))], args: &["plan", "--network", "@empty.csv"], expect: &["empty.csv: the network has no conv or fc layer"] },
     // --- CSV layer tables ---
@@ -139,6 +144,18 @@ const CASES: &[Case] = &[
         g["node_list"][1]["consumer_index"] = json!([]);
     })))], args: &["plan", "--network", "@orphan.json"], expect: &["orphan.json: layer `fc`: field `provider_index`: a conv or fc node needs an input"] },
     Case { id: "json-overflow-u32", files: &[("k40.json", Gen(|| graph_with(|g| g["node_list"][1]["param"]["kernel_h"] = json!(1u64 << 40))))], args: &["plan", "--network", "@k40.json"], expect: &["k40.json: layer `conv`: field `param.kernel_h`: 1099511627776 is too large (at most 4294967295)"] },
+    // --- ONNX graphs ---
+    Case { id: "onnx-truncated", files: &[("cut.onnx", Gen(bad_input_onnx::truncated))], args: &["plan", "--network", "@cut.onnx"], expect: &["cut.onnx: not a valid ONNX model (truncated, or not ONNX): failed to decode Protobuf message: ModelProto.graph: buffer underflow"] },
+    Case { id: "onnx-not-onnx", files: &[("csv.onnx", Text("name,kind,c_in,c_out\nf,fc,3,8\n"))], args: &["plan", "--network", "@csv.onnx"], expect: &["csv.onnx: not a valid ONNX model (truncated, or not ONNX): failed to decode Protobuf message: invalid wire type value: 6"] },
+    Case { id: "onnx-opset", files: &[("old.onnx", Gen(bad_input_onnx::old_opset))], args: &["plan", "--network", "@old.onnx"], expect: &["old.onnx: field `opset_import`: opset 5 is not supported (this importer reads opsets 7 to 23)"] },
+    Case { id: "onnx-runtime-weight", files: &[("rtw.onnx", Gen(bad_input_onnx::runtime_weight))], args: &["plan", "--network", "@rtw.onnx"], expect: &["rtw.onnx: layer `conv`: field `input[1]`: Conv node: the weight `w` is computed at run time"] },
+    Case { id: "onnx-value-info", files: &[("vi.onnx", Gen(bad_input_onnx::wrong_value_info))], args: &["plan", "--network", "@vi.onnx"], expect: &["vi.onnx: layer `relu`: field `output[0]`: Relu node: value_info records output `r` as [1, 4, 9, 8] but the graph gives [1, 4, 8, 8]"] },
+    Case { id: "onnx-cycle", files: &[("cyc.onnx", Gen(bad_input_onnx::cycle))], args: &["plan", "--network", "@cyc.onnx"], expect: &["cyc.onnx: layer `conv`: field `input`: Conv node: the graph has a cycle through this node"] },
+    Case { id: "onnx-computed-reshape", files: &[("view.onnx", Gen(bad_input_onnx::computed_reshape))], args: &["plan", "--network", "@view.onnx"], expect: &["view.onnx: layer `view`: field `input[1]`: Reshape node: computed at run time"] },
+    Case { id: "onnx-symbolic-size", files: &[("sym.onnx", Gen(bad_input_onnx::symbolic_size))], args: &["plan", "--network", "@sym.onnx"], expect: &["sym.onnx: layer `x`: field `dim[2]`: graph input: dimension 2 is symbolic; give its size with --input-shape C,H,W"] },
+    Case { id: "onnx-unknown-op", files: &[("unk.onnx", Gen(bad_input_onnx::unknown_op))], args: &["plan", "--network", "@unk.onnx"], expect: &["unk.onnx: layer `conv`: field `input[0]`: Conv node: the shape of this input is not derived: it depends on `fancy` (FancyOp)"] },
+    Case { id: "onnx-input-shape-syntax", files: &[], args: &["plan", "--network", "@net.onnx", "--input-shape", "3,x,8"], expect: &["invalid value '3,x,8' for '--input-shape <C,H,W>': `x` in `3,x,8` is not a positive integer"] },
+    Case { id: "onnx-input-shape-other-file", files: &[], args: &["plan", "--network", "digits", "--input-shape", "1,8,8"], expect: &["digits: field `input_shape`: an input shape (--input-shape) applies to .onnx files only"] },
     // --- architecture files ---
     Case { id: "arch-missing", files: &[], args: &["plan", "--network", "digits", "--arch", "@isaac2"], expect: &["isaac2: no such preset or file (presets: isaac, isaac-noc)"] },
     Case { id: "arch-out-of-range", files: &[("adc0.toml", Text("base = \"isaac\"\nadc_bits = 0\n"))], args: &["plan", "--network", "digits", "--arch", "@adc0.toml"], expect: &["adc0.toml: field `adc_bits`: 0 is out of range (accepted 1..=32)"] },

@@ -4,6 +4,9 @@
 //! backend reads for its thread pools). The only field allowed to differ is the documented
 //! wall-clock field [`TIMING_FIELDS`]; everything else, floats included, must be equal.
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -3,6 +3,9 @@
 //! per class of bad input, each checking that the error names the file, the layer and the
 //! field (and that nothing panics).
 
+// Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::path::PathBuf;
 
 use host_optimizer::network::{self, Layer, Network, NetworkError};

@@ -152,11 +152,11 @@ impl ArchConfig {
     }
     /// One crossbar step.
     pub const fn step_cycles(&self) -> Cycles {
-        Cycles(self.0.step_cycles)
+        Cycles::new(self.0.step_cycles)
     }
     /// One reduction add stage.
     pub const fn add_cycles(&self) -> Cycles {
-        Cycles(self.0.add_cycles)
+        Cycles::new(self.0.add_cycles)
     }
     /// Crossbars per tile.
     pub const fn xbars_per_tile(&self) -> u64 {
@@ -219,7 +219,7 @@ mod tests {
             (a.xbar_rows(), a.xbar_cols(), a.cell_bits(), a.dac_bits()),
             (128, 128, 2, 1)
         );
-        assert_eq!(a.step_cycles(), Cycles(100));
+        assert_eq!(a.step_cycles(), Cycles::new(100));
         assert_eq!(a.noc_bits_per_cycle(), None);
         // 128 rows * 3 * 1 = 384 -> 9 bits for a lossless read.
         assert_eq!(a.lossless_adc_bits(), 9);

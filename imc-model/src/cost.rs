@@ -73,7 +73,7 @@ pub fn xbars_per_replica(arch: &ArchConfig, layer: &LayerShape, w_bits: Bits) ->
     } else {
         blocks(rows, cols).and_then(|b| b.checked_mul(g))
     };
-    xbars.map(Crossbars).ok_or(CostError::Overflow)
+    xbars.map(Crossbars::new).ok_or(CostError::Overflow)
 }
 
 /// Cycles per position `t(b_a) = ceil(b_a / dac_bits) * step + ceil(log2 B) * add`.
@@ -81,7 +81,7 @@ pub fn cycles_per_position(arch: &ArchConfig, layer: &LayerShape, a_bits: Bits) 
     let steps = div_ceil(a_bits.get().into(), arch.dac_bits().into());
     let stages = u64::from(ceil_log2(row_blocks(arch, layer)));
     // steps <= 16, step_cycles <= 1e6, stages <= 64, add_cycles <= 1e6: far below u64::MAX.
-    Cycles(steps * arch.step_cycles().get() + stages * arch.add_cycles().get())
+    Cycles::new(steps * arch.step_cycles().get() + stages * arch.add_cycles().get())
 }
 
 /// Bits of the layer's input feature map at precision `a_bits` (`D_l`).
@@ -117,7 +117,7 @@ impl LayerCost {
             .checked_mul(cycles_per_position.get())
             .ok_or(CostError::Overflow)?;
         let input_bits = input_bits(layer, precision.a_bits);
-        let noc_floor = Cycles(arch.noc_bits_per_cycle().map_or(0, |noc| div_ceil(input_bits, noc)));
+        let noc_floor = Cycles::new(arch.noc_bits_per_cycle().map_or(0, |noc| div_ceil(input_bits, noc)));
         Ok(LayerCost {
             xbars: xbars_per_replica(arch, layer, precision.w_bits)?,
             positions,
@@ -131,7 +131,7 @@ impl LayerCost {
     /// Compute time `ceil(P / r) * t` with `r` clamped into `1..=P`.
     pub fn compute_time(&self, replication: u64) -> Cycles {
         let r = replication.clamp(1, self.positions);
-        Cycles(div_ceil(self.positions, r) * self.cycles_per_position.get())
+        Cycles::new(div_ceil(self.positions, r) * self.cycles_per_position.get())
     }
 
     /// Layer time `T_l(r)`: compute time, never below the data-movement floor.
@@ -164,13 +164,13 @@ pub struct Totals {
 /// Chip-level data-movement floor on the interval: `ceil(sum D_l / noc_bits_per_cycle)`.
 pub fn chip_noc_floor(arch: &ArchConfig, costs: &[LayerCost]) -> Result<Cycles, CostError> {
     let Some(noc) = arch.noc_bits_per_cycle() else {
-        return Ok(Cycles(0));
+        return Ok(Cycles::new(0));
     };
     let total = costs
         .iter()
         .try_fold(0u64, |acc, c| acc.checked_add(c.input_bits))
         .ok_or(CostError::Overflow)?;
-    Ok(Cycles(div_ceil(total, noc)))
+    Ok(Cycles::new(div_ceil(total, noc)))
 }
 
 /// Totals of a mapping with replication `replication[l]` for layer `l`.
@@ -178,9 +178,9 @@ pub fn totals(arch: &ArchConfig, costs: &[LayerCost], replication: &[u64]) -> Re
     if costs.len() != replication.len() {
         return Err(CostError::LengthMismatch);
     }
-    let mut latency = Cycles(0);
+    let mut latency = Cycles::new(0);
     let mut interval = chip_noc_floor(arch, costs)?;
-    let mut area = Crossbars(0);
+    let mut area = Crossbars::new(0);
     for (layer, (cost, &r)) in costs.iter().zip(replication).enumerate() {
         if r == 0 || r > cost.positions {
             return Err(CostError::Replication {
@@ -229,14 +229,14 @@ mod tests {
         let a = ArchConfig::isaac();
         // ResNet conv1: R = 3*7*7 = 147 -> 2 row blocks; C*s_w = 64*4 = 256 -> 2 column blocks.
         let c1 = conv(3, 64, 7, 1, 112);
-        assert_eq!(xbars_per_replica(&a, &c1, bits(8)), Ok(Crossbars(4)));
+        assert_eq!(xbars_per_replica(&a, &c1, bits(8)), Ok(Crossbars::new(4)));
         // At 2 bits: 64 columns -> 1 column block.
-        assert_eq!(xbars_per_replica(&a, &c1, bits(2)), Ok(Crossbars(2)));
+        assert_eq!(xbars_per_replica(&a, &c1, bits(2)), Ok(Crossbars::new(2)));
         // 3x3 512->512: R = 4608 -> 36 row blocks; 512*4 = 2048 -> 16 column blocks.
         let c = conv(512, 512, 3, 1, 7);
-        assert_eq!(xbars_per_replica(&a, &c, bits(8)), Ok(Crossbars(576)));
+        assert_eq!(xbars_per_replica(&a, &c, bits(8)), Ok(Crossbars::new(576)));
         // 5 bits -> 3 slices: 1536 columns -> 12 blocks.
-        assert_eq!(xbars_per_replica(&a, &c, bits(5)), Ok(Crossbars(432)));
+        assert_eq!(xbars_per_replica(&a, &c, bits(5)), Ok(Crossbars::new(432)));
     }
 
     #[test]
@@ -244,12 +244,12 @@ mod tests {
         let a = ArchConfig::isaac();
         // R = 9, C*s_w = 4: per = min(128/9 = 14, 128/4 = 32) = 14 groups a crossbar.
         let dw = conv(32, 32, 3, 32, 112);
-        assert_eq!(xbars_per_replica(&a, &dw, bits(8)), Ok(Crossbars(3)));
+        assert_eq!(xbars_per_replica(&a, &dw, bits(8)), Ok(Crossbars::new(3)));
         // 960 groups / 14 = 68.6 -> 69.
         let dw = conv(960, 960, 3, 960, 7);
-        assert_eq!(xbars_per_replica(&a, &dw, bits(8)), Ok(Crossbars(69)));
+        assert_eq!(xbars_per_replica(&a, &dw, bits(8)), Ok(Crossbars::new(69)));
         // At 2 bits: per = min(14, 128) = 14, unchanged: rows limit the packing.
-        assert_eq!(xbars_per_replica(&a, &dw, bits(2)), Ok(Crossbars(69)));
+        assert_eq!(xbars_per_replica(&a, &dw, bits(2)), Ok(Crossbars::new(69)));
     }
 
     #[test]
@@ -258,35 +258,44 @@ mod tests {
         // g=4, 64->64, 3x3: R = 16*9 = 144 > 128, so each group spans crossbars:
         // 4 * ceil(144/128)=2 * ceil(16*4/128)=1 = 8.
         let g = conv(64, 64, 3, 4, 14);
-        assert_eq!(xbars_per_replica(&a, &g, bits(8)), Ok(Crossbars(8)));
+        assert_eq!(xbars_per_replica(&a, &g, bits(8)), Ok(Crossbars::new(8)));
         // g=8, 64->128, 1x1: R = 8, C*s_w = 16*4 = 64: per = min(16, 2) = 2 -> 4 crossbars.
         let g = conv(64, 128, 1, 8, 14);
-        assert_eq!(xbars_per_replica(&a, &g, bits(8)), Ok(Crossbars(4)));
+        assert_eq!(xbars_per_replica(&a, &g, bits(8)), Ok(Crossbars::new(4)));
         // g=2, 512->512, 3x3: 2 * ceil(2304/128)=18 * ceil(1024/128)=8 = 288.
         let g = conv(512, 512, 3, 2, 7);
-        assert_eq!(xbars_per_replica(&a, &g, bits(8)), Ok(Crossbars(288)));
+        assert_eq!(xbars_per_replica(&a, &g, bits(8)), Ok(Crossbars::new(288)));
     }
 
     #[test]
     fn cycles_per_position_includes_reduction_tree() {
         let a = ArchConfig::isaac();
         // B = 1: no add stage.
-        assert_eq!(cycles_per_position(&a, &conv(8, 8, 3, 1, 4), bits(8)), Cycles(800));
+        assert_eq!(cycles_per_position(&a, &conv(8, 8, 3, 1, 4), bits(8)), Cycles::new(800));
         // R = 147: B = 2, one add stage.
-        assert_eq!(cycles_per_position(&a, &conv(3, 64, 7, 1, 112), bits(8)), Cycles(801));
+        assert_eq!(
+            cycles_per_position(&a, &conv(3, 64, 7, 1, 112), bits(8)),
+            Cycles::new(801)
+        );
         // R = 4608: B = 36, ceil(log2 36) = 6 stages.
-        assert_eq!(cycles_per_position(&a, &conv(512, 512, 3, 1, 7), bits(4)), Cycles(406));
+        assert_eq!(
+            cycles_per_position(&a, &conv(512, 512, 3, 1, 7), bits(4)),
+            Cycles::new(406)
+        );
         // FC 4096 inputs: B = 32 -> 5 stages.
         assert_eq!(
             cycles_per_position(&a, &LayerShape::fc(4096, 1000).unwrap(), bits(8)),
-            Cycles(805)
+            Cycles::new(805)
         );
         // A 2-bit DAC takes ceil(5/2) = 3 steps.
         let mut p = ArchParams::ISAAC;
         p.dac_bits = 2;
         p.add_cycles = 3;
         let a2 = ArchConfig::new(p).unwrap();
-        assert_eq!(cycles_per_position(&a2, &conv(3, 64, 7, 1, 112), bits(5)), Cycles(303));
+        assert_eq!(
+            cycles_per_position(&a2, &conv(3, 64, 7, 1, 112), bits(5)),
+            Cycles::new(303)
+        );
     }
 
     #[test]
@@ -294,16 +303,16 @@ mod tests {
         let a = ArchConfig::isaac();
         let c1 = LayerCost::new(&a, &conv(3, 64, 7, 1, 112), Precision::BASELINE).unwrap();
         assert_eq!(c1.positions, 12544);
-        assert_eq!(c1.time(1), Cycles(12544 * 801));
+        assert_eq!(c1.time(1), Cycles::new(12544 * 801));
         // ceil(12544 / 3) = 4182.
-        assert_eq!(c1.time(3), Cycles(4182 * 801));
+        assert_eq!(c1.time(3), Cycles::new(4182 * 801));
         let fc = LayerCost::new(&a, &LayerShape::fc(512, 1000).unwrap(), Precision::BASELINE).unwrap();
-        assert_eq!(fc.xbars, Crossbars(128));
-        assert_eq!(fc.time(1), Cycles(802));
+        assert_eq!(fc.xbars, Crossbars::new(128));
+        assert_eq!(fc.time(1), Cycles::new(802));
         let t = totals(&a, &[c1, fc], &[3, 1]).unwrap();
-        assert_eq!(t.latency, Cycles(4182 * 801 + 802));
-        assert_eq!(t.interval, Cycles(4182 * 801));
-        assert_eq!(t.area, Crossbars(3 * 4 + 128));
+        assert_eq!(t.latency, Cycles::new(4182 * 801 + 802));
+        assert_eq!(t.interval, Cycles::new(4182 * 801));
+        assert_eq!(t.area, Crossbars::new(3 * 4 + 128));
         assert_eq!(
             totals(&a, &[c1, fc], &[3, 2]),
             Err(CostError::Replication {
@@ -323,10 +332,10 @@ mod tests {
         let shape = conv(3, 64, 7, 1, 112);
         let c = LayerCost::new(&a, &shape, Precision::BASELINE).unwrap();
         // D = 3*112*112*8 = 301056 bits -> 4704 cycles at 64 bits/cycle.
-        assert_eq!(c.noc_floor, Cycles(4704));
-        assert_eq!(c.time(12544), Cycles(4704));
+        assert_eq!(c.noc_floor, Cycles::new(4704));
+        assert_eq!(c.time(12544), Cycles::new(4704));
         assert!(c.noc_bound(12544) && !c.noc_bound(1));
         let t = totals(&a, &[c, c], &[12544, 12544]).unwrap();
-        assert_eq!(t.interval, Cycles(2 * 4704));
+        assert_eq!(t.interval, Cycles::new(2 * 4704));
     }
 }

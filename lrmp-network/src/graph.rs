@@ -33,7 +33,8 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
     let mut position = HashMap::with_capacity(nodes.len());
     for (pos, node) in nodes.iter().enumerate() {
         if let Some(first) = position.insert(node.id, pos) {
-            let message = format!("index {} is also used by node `{}`", node.id, nodes[first].name);
+            let other = nodes.get(first).map_or("?", |n| n.name);
+            let message = format!("index {} is also used by node `{other}`", node.id);
             return Err(edge_error(source, node, "index", message));
         }
     }
@@ -52,32 +53,47 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
         providers.push(resolve(node.providers, "provider_index")?);
         consumers.push(resolve(node.consumers, "consumer_index")?);
     }
-    for (pos, node) in nodes.iter().enumerate() {
-        if let Some(&p) = providers[pos].iter().find(|&&p| !consumers[p].contains(&pos)) {
-            let message = format!("node `{}` does not list this node in its consumer_index", nodes[p].name);
+    // Every index below came from `position`, so it is in range; `get` keeps that unproven
+    // assumption from turning into a panic.
+    let lists = |sets: &[BTreeSet<usize>], at: usize, pos: usize| sets.get(at).is_some_and(|s| s.contains(&pos));
+    let name = |at: usize| nodes.get(at).map_or("?", |n| n.name);
+    for (pos, (node, (provs, cons))) in nodes.iter().zip(providers.iter().zip(&consumers)).enumerate() {
+        if let Some(&p) = provs.iter().find(|&&p| !lists(&consumers, p, pos)) {
+            let message = format!("node `{}` does not list this node in its consumer_index", name(p));
             return Err(edge_error(source, node, "provider_index", message));
         }
-        if let Some(&c) = consumers[pos].iter().find(|&&c| !providers[c].contains(&pos)) {
-            let message = format!("node `{}` does not list this node in its provider_index", nodes[c].name);
+        if let Some(&c) = cons.iter().find(|&&c| !lists(&providers, c, pos)) {
+            let message = format!("node `{}` does not list this node in its provider_index", name(c));
             return Err(edge_error(source, node, "consumer_index", message));
         }
     }
     let mut waiting: Vec<usize> = providers.iter().map(BTreeSet::len).collect();
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..nodes.len()).filter(|&p| waiting[p] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = waiting
+        .iter()
+        .enumerate()
+        .filter(|(_, &w)| w == 0)
+        .map(|(p, _)| Reverse(p))
+        .collect();
     let mut order = Vec::with_capacity(nodes.len());
     while let Some(Reverse(pos)) = ready.pop() {
         order.push(pos);
-        for &c in &consumers[pos] {
-            waiting[c] -= 1;
-            if waiting[c] == 0 {
-                ready.push(Reverse(c));
+        for &c in consumers.get(pos).into_iter().flatten() {
+            if let Some(w) = waiting.get_mut(c) {
+                *w -= 1;
+                if *w == 0 {
+                    ready.push(Reverse(c));
+                }
             }
         }
     }
     if order.len() < nodes.len() {
         let on_cycle = node_on_cycle(&providers, &waiting);
         let message = "the graph has a cycle through this node".to_owned();
-        return Err(edge_error(source, &nodes[on_cycle], "provider_index", message));
+        let node = nodes.get(on_cycle).or(nodes.first());
+        return Err(match node {
+            Some(node) => edge_error(source, node, "provider_index", message),
+            None => NetworkError::new(source, message),
+        });
     }
     let providers = providers.into_iter().map(|set| set.into_iter().collect()).collect();
     Ok(Graph { order, providers })
@@ -86,13 +102,13 @@ pub(crate) fn order(source: &str, nodes: &[GraphNode<'_>]) -> Result<Graph, Netw
 /// A node on a cycle, given the nodes Kahn's algorithm could not order (`waiting > 0`):
 /// walking providers among them from any such node must revisit one, which is on a cycle.
 fn node_on_cycle(providers: &[BTreeSet<usize>], waiting: &[usize]) -> usize {
-    let stuck = |p: &usize| waiting[*p] > 0;
+    let stuck = |p: &usize| waiting.get(*p).is_some_and(|&w| w > 0);
     let start = (0..waiting.len()).find(stuck).unwrap_or(0);
     let mut seen = vec![false; waiting.len()];
     let mut at = start;
-    while !seen[at] {
-        seen[at] = true;
-        match providers[at].iter().find(|p| stuck(p)) {
+    while let Some(visited @ false) = seen.get_mut(at) {
+        *visited = true;
+        match providers.get(at).and_then(|p| p.iter().find(|p| stuck(p))) {
             Some(&next) => at = next,
             None => break,
         }

@@ -10,7 +10,8 @@
 //! they cost nothing in the model (DESIGN section 3).
 //!
 //! [`load`] is the one entry point: a built-in name ([`BUILTIN`]) or a file path
-//! (`.json` = PIMCOMP-NN graph, [`pimcomp`]; `.csv` / `.toml` = layer table, [`table`]).
+//! (`.json` = PIMCOMP-NN graph, [`pimcomp`]; `.csv` / `.toml` = layer table, [`table`];
+//! `.onnx` = ONNX graph, [`onnx`]; [`load_with`] takes the ONNX import options).
 //! Every output feature-map size is derived from kernel, stride and padding in one place
 //! (`geometry`), never typed by hand. Errors name the file, the layer and the field; no
 //! input makes this crate panic. File formats are documented in `docs/network-formats.md`.
@@ -22,6 +23,7 @@ use std::path::Path;
 mod builder;
 mod geometry;
 mod graph;
+pub mod onnx;
 pub mod pimcomp;
 mod resnet;
 pub mod table;
@@ -158,14 +160,30 @@ pub fn builtin(name: &str) -> Option<Network> {
     build(name).and_then(Result::ok)
 }
 
-/// A built-in network name, or else a file path: `.json` (PIMCOMP-NN graph), `.csv` or
+/// A built-in network name, or else a file path: `.onnx` (ONNX graph), `.json` (PIMCOMP-NN graph), `.csv` or
 /// `.toml` (layer table). A built-in name wins over a file of the same name; write
 /// `./resnet18` to load such a file.
 pub fn load(spec: &str) -> Result<Network, NetworkError> {
+    load_with(spec, &onnx::ImportOptions::default())
+}
+
+/// [`load`] with ONNX import options (an input shape for graphs with a symbolic spatial
+/// size); giving an input shape for anything but an `.onnx` file is an error.
+pub fn load_with(spec: &str, options: &onnx::ImportOptions) -> Result<Network, NetworkError> {
+    let is_onnx = spec.to_ascii_lowercase().ends_with(".onnx");
+    if options.input_shape.is_some() && !is_onnx {
+        let e = NetworkError::new(spec, "an input shape (--input-shape) applies to .onnx files only");
+        return Err(e.at_field("input_shape"));
+    }
     if let Some(built) = build(spec) {
         return built;
     }
     let path = Path::new(spec);
+    if path.is_file() && is_onnx {
+        let source = path.display().to_string();
+        let bytes = read(path, &source)?;
+        return onnx::import(&bytes, &source, stem(path), options).map(|i| i.network);
+    }
     if path.is_file() {
         return load_file(path);
     }
@@ -183,25 +201,37 @@ pub fn load(spec: &str) -> Result<Network, NetworkError> {
 /// the file stem (a TOML table may set its own `name`).
 pub fn load_file(path: &Path) -> Result<Network, NetworkError> {
     let source = path.display().to_string();
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("network");
+    let stem = stem(path);
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let parse: fn(&str, &str, &str) -> Result<Network, NetworkError> = match extension.as_deref() {
         Some("json") => pimcomp::parse,
         Some("csv") => table::parse_csv,
         Some("toml") => table::parse_toml,
+        Some("onnx") => return onnx::parse(&read(path, &source)?, &source, stem),
         _ => {
-            let e = NetworkError::new(source, "unknown network file type: expected .json, .csv or .toml");
+            let e = NetworkError::new(
+                source,
+                "unknown network file type: expected .onnx, .json, .csv or .toml",
+            );
             return Err(e);
         }
     };
-    let bytes =
-        std::fs::read(path).map_err(|e| NetworkError::new(source.clone(), format!("cannot read the file: {e}")))?;
+    let bytes = read(path, &source)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes().iter().take(valid).filter(|&&b| b == b'\n').count();
         NetworkError::new(source.clone(), format!("line {line}: not UTF-8 text (byte {valid})"))
     })?;
     parse(&text, &source, stem)
+}
+
+/// The file stem a network is named after.
+fn stem(path: &Path) -> &str {
+    path.file_stem().and_then(|s| s.to_str()).unwrap_or("network")
+}
+
+fn read(path: &Path, source: &str) -> Result<Vec<u8>, NetworkError> {
+    std::fs::read(path).map_err(|e| NetworkError::new(source, format!("cannot read the file: {e}")))
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use super::graph::{self, GraphNode};
 use super::{Layer, Network, NetworkError};
 
 /// Operations that carry no weights and are dropped (PIMCOMP-NN's ONNX front end emits
-/// these names).
+/// these names). `OP_SHUFFLE` is ShuffleNet's channel shuffle (a reshape and transpose of
+/// the channels, `param.split_factor` groups): it must keep its input's shape.
 pub const SKIPPED_OPERATIONS: &[&str] = &[
     "OP_INPUT",
     "OP_POOL",
@@ -40,12 +41,15 @@ pub const SKIPPED_OPERATIONS: &[&str] = &[
     "OP_UNSQUEEZE",
     "OP_SHAPE",
     "OP_GATHER",
+    "OP_SHUFFLE",
 ];
 
 /// What a node does, as far as mapping is concerned.
 enum Operation {
     Conv,
     Fc,
+    /// Channel shuffle: skipped, but its output must have its input's shape.
+    Shuffle,
     Skipped,
 }
 
@@ -95,6 +99,7 @@ impl Node {
         let operation = match operation.as_str() {
             "OP_CONV" => Operation::Conv,
             "OP_FC" => Operation::Fc,
+            "OP_SHUFFLE" => Operation::Shuffle,
             op if SKIPPED_OPERATIONS.contains(&op) => Operation::Skipped,
             "OP_MATMUL" => {
                 return Err(FieldError::new(
@@ -111,7 +116,7 @@ impl Node {
             }
         };
         let param = match operation {
-            Operation::Skipped => Map::new(),
+            Operation::Skipped | Operation::Shuffle => Map::new(),
             _ => required(object, "param")?,
         };
         Ok(Node {
@@ -167,7 +172,9 @@ impl Node {
         let pair = |h: &str, w: &str, default: Option<u32>, min: u32| -> Result<(u32, u32), FieldError> {
             Ok((self.param_u32(h, default, min)?, self.param_u32(w, default, min)?))
         };
-        let input = self.need_dim("input_dim", &[4])?;
+        let &[_, channels, in_h, in_w] = self.need_dim("input_dim", &[4])? else {
+            return Err(FieldError::new("input_dim", "expected 4 dimensions"));
+        };
         let geometry = ConvGeometry {
             c_in: self.param_u32("input_channel", None, 1)?,
             c_out: self.param_u32("output_channel", None, 1)?,
@@ -177,16 +184,16 @@ impl Node {
             pad_end: pair("pad_h1", "pad_w1", Some(0), 0)?,
             dilation: pair("dilation_h", "dilation_w", Some(1), 1)?,
             groups: self.param_u32("group", Some(1), 1)?,
-            input: (input[2], input[3]),
+            input: (in_h, in_w),
         };
-        if input[1] != geometry.c_in {
-            let message = format!("has {} channels but param.input_channel is {}", input[1], geometry.c_in);
+        if channels != geometry.c_in {
+            let message = format!("has {channels} channels but param.input_channel is {}", geometry.c_in);
             return Err(FieldError::new("input_dim", message));
         }
         let layer = geometry.layer(&self.name).map_err(in_file_terms)?;
         let d = layer.shape.dims();
         let output = self.need_dim("output_dim", &[4])?;
-        if output[1..] != [d.c_out, d.out_h, d.out_w] {
+        if output.get(1..) != Some(&[d.c_out, d.out_h, d.out_w][..]) {
             let message = format!(
                 "{output:?} disagrees with the derived [C, H, W] = [{}, {}, {}]",
                 d.c_out, d.out_h, d.out_w
@@ -196,12 +203,23 @@ impl Node {
         Ok(layer)
     }
 
+    /// A channel shuffle permutes channels: the output has the input's shape.
+    fn shuffle(&self) -> Result<(), FieldError> {
+        match (&self.input_dim, &self.output_dim) {
+            (Some(input), Some(output)) if input != output => Err(FieldError::new(
+                "output_dim",
+                format!("{output:?} differs from the input_dim {input:?}: a channel shuffle keeps the shape"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn fc(&self) -> Result<Layer, FieldError> {
         let c_in = self.param_u32("num_input", None, 1)?;
         let c_out = self.param_u32("num_output", None, 1)?;
         for (key, features, param) in [("input_dim", c_in, "num_input"), ("output_dim", c_out, "num_output")] {
             let d = self.need_dim(key, &[2, 4])?;
-            let flat: u64 = d[1..].iter().map(|&x| u64::from(x)).product();
+            let flat: u64 = d.iter().skip(1).map(|&x| u64::from(x)).product();
             if flat != u64::from(features) {
                 return Err(FieldError::new(
                     key,
@@ -269,14 +287,20 @@ pub fn parse(text: &str, source: &str, name: &str) -> Result<Network, NetworkErr
     let graph = graph::order(source, &graph_nodes)?;
     let mut layers = Vec::new();
     for &pos in &graph.order {
-        let node = &nodes[pos];
-        check_input_matches_provider(node, &graph.providers[pos], &nodes).map_err(|e| e.locate(source, &node.name))?;
+        let (Some(node), Some(providers)) = (nodes.get(pos), graph.providers.get(pos)) else {
+            continue;
+        };
+        check_input_matches_provider(node, providers, &nodes).map_err(|e| e.locate(source, &node.name))?;
         let layer = match node.operation {
             Operation::Skipped => continue,
+            Operation::Shuffle => {
+                node.shuffle().map_err(|e| e.locate(source, &node.name))?;
+                continue;
+            }
             Operation::Conv => node.conv(),
             Operation::Fc => node.fc(),
         };
-        if graph.providers[pos].is_empty() {
+        if providers.is_empty() {
             return Err(
                 FieldError::new("provider_index", "a conv or fc node needs an input").locate(source, &node.name)
             );
@@ -288,8 +312,13 @@ pub fn parse(text: &str, source: &str, name: &str) -> Result<Network, NetworkErr
 
 /// A node fed by exactly one other node reads exactly that node's output tensor.
 fn check_input_matches_provider(node: &Node, providers: &[usize], nodes: &[Node]) -> Result<(), FieldError> {
-    let [provider] = providers else { return Ok(()) };
-    let provider = &nodes[*provider];
+    let Some(provider) = providers
+        .first()
+        .filter(|_| providers.len() == 1)
+        .and_then(|&p| nodes.get(p))
+    else {
+        return Ok(());
+    };
     match (&node.input_dim, &provider.output_dim) {
         (Some(input), Some(output)) if input != output => Err(FieldError::new(
             "input_dim",

@@ -203,7 +203,7 @@ pub fn parse_csv(text: &str, source: &str, name: &str) -> Result<Network, Networ
     let headers: Vec<String> = reader.headers().map_err(csv_error)?.iter().map(str::to_owned).collect();
     for (i, key) in headers.iter().enumerate() {
         check_key(source, "header", key)?;
-        if headers[..i].contains(key) {
+        if headers.iter().take(i).any(|k| k == key) {
             return Err(NetworkError::new(source, "duplicate column")
                 .at_layer("header")
                 .at_field(key.clone()));
@@ -230,13 +230,9 @@ pub fn parse_csv(text: &str, source: &str, name: &str) -> Result<Network, Networ
 /// Parses a TOML layer table: optional top-level `name`, then `[[layer]]` tables.
 pub fn parse_toml(text: &str, source: &str, default_name: &str) -> Result<Network, NetworkError> {
     let top: toml::Table = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(0, |s| {
-            text.as_bytes()[..s.start.min(text.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1
-        });
+        let line = e
+            .span()
+            .map_or(0, |s| text.bytes().take(s.start).filter(|&b| b == b'\n').count() + 1);
         NetworkError::new(
             source,
             format!("not valid TOML (line {line}): {}", e.message().trim_end()),

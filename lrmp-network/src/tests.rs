@@ -44,11 +44,27 @@ fn unknown_name_lists_the_builtins() {
 
 #[test]
 fn unknown_extension_is_refused() {
-    let path = std::env::temp_dir().join(format!("lrmp-net-{}.onnx", std::process::id()));
+    let path = std::env::temp_dir().join(format!("lrmp-net-{}.pb", std::process::id()));
     std::fs::write(&path, b"x").unwrap();
     let e = load(path.to_str().unwrap()).unwrap_err();
     std::fs::remove_file(&path).unwrap();
-    assert!(e.message.contains(".json"), "{e}");
+    assert!(e.message.contains(".onnx, .json"), "{e}");
+}
+
+#[test]
+fn onnx_files_dispatch_to_the_onnx_importer() {
+    let path = std::env::temp_dir().join(format!("lrmp-net-{}.onnx", std::process::id()));
+    std::fs::write(&path, b"x").unwrap();
+    let e = load(path.to_str().unwrap()).unwrap_err();
+    assert!(e.message.starts_with("not a valid ONNX model"), "{e}");
+    let shape = onnx::ImportOptions {
+        input_shape: Some([3, 8, 8]),
+    };
+    let e = load_with(path.to_str().unwrap(), &shape).unwrap_err();
+    assert!(e.message.starts_with("not a valid ONNX model"), "{e}");
+    std::fs::remove_file(&path).unwrap();
+    let e = load_with("digits", &shape).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("input_shape"), "{e}");
 }
 
 #[test]

@@ -78,14 +78,37 @@ fn inverted_residual(b: &mut Builder, prefix: &str, expansion: u32, c_out: u32, 
     }
 }
 
-/// The CNN trained on the 8x8 UCI digits: `1x8x8 -> conv1 (16, 3x3/1) -> conv2 (32, 3x3/2)
+/// The CNN trained on the 8x8 UCI digits, built from its one definition
+/// (`lrmp_trained::digits::LAYERS`): `1x8x8 -> conv1 (16, 3x3/1) -> conv2 (32, 3x3/2)
 /// -> fc1 (64) -> fc2 (10)`, ReLU between, no pooling.
 pub(crate) fn digits() -> Result<Network, NetworkError> {
-    let mut b = Builder::new("digits", 1, 8, 8);
-    b.conv("conv1", 16, 3, 1, 1, 1)
-        .conv("conv2", 32, 3, 2, 1, 1)
-        .fc("fc1", 64)
-        .fc("fc2", 10);
+    use lrmp_trained::digits::{LAYERS, NAME};
+    let err = |message: &str| NetworkError {
+        source: format!("builtin:{NAME}"),
+        layer: None,
+        field: None,
+        message: message.to_owned(),
+    };
+    let first = LAYERS.first().ok_or_else(|| err("no layers"))?.geometry;
+    let narrow = |v: usize| u32::try_from(v).map_err(|_| err("a dimension does not fit in 32 bits"));
+    let mut b = Builder::new(NAME, narrow(first.c_in)?, narrow(first.in_h)?, narrow(first.in_w)?);
+    for spec in &LAYERS {
+        let g = spec.geometry;
+        if g.is_fc() {
+            b.fc(spec.name, narrow(g.c_out)?);
+        } else if g.kernel.0 != g.kernel.1 || g.stride.0 != g.stride.1 || g.pad.0 != g.pad.1 {
+            return Err(err("the builder takes square kernels, strides and padding"));
+        } else {
+            b.conv(
+                spec.name,
+                narrow(g.c_out)?,
+                narrow(g.kernel.0)?,
+                narrow(g.stride.0)?,
+                narrow(g.pad.0)?,
+                1,
+            );
+        }
+    }
     b.finish()
 }
 

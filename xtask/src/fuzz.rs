@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::steps::{root, step};
+use crate::process::{root, step};
 
 /// Every fuzz target (`fuzz/fuzz_targets/<name>.rs`).
 pub const TARGETS: &[&str] = &[
@@ -21,6 +21,7 @@ pub const TARGETS: &[&str] = &[
     "network_json",
     "network_table",
     "net_upload",
+    "onnx_decode",
 ];
 
 /// Seconds per target when neither `--seconds` nor `LRMP_FUZZ_SECONDS` says otherwise.

@@ -2,6 +2,7 @@
 //! (every check CI runs). Both install or check what they need first.
 
 mod fuzz;
+mod process;
 mod setup;
 mod steps;
 
@@ -16,11 +17,14 @@ const USAGE: &str = "usage: cargo xtask <demo|test|setup|fuzz>
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("demo") => setup::ensure().and_then(|()| steps::demo()),
-        Some("test") => setup::ensure().and_then(|()| steps::test()),
-        Some("setup") => setup::ensure(),
-        Some("fuzz") => fuzz::command(&args[1..]),
+    let result = match args.split_first().map(|(command, rest)| (command.as_str(), rest)) {
+        Some(("demo", _)) => setup::ensure().and_then(|()| steps::demo()),
+        // Fuzzing last: it needs nightly (skipped with a message without it); docs/fuzzing.md.
+        Some(("test", _)) => setup::ensure()
+            .and_then(|()| steps::test())
+            .and_then(|()| fuzz::bounded()),
+        Some(("setup", _)) => setup::ensure(),
+        Some(("fuzz", rest)) => fuzz::command(rest),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -1,36 +1,15 @@
 //! The steps of `demo` and `test`, each a cargo (or tool) invocation that must succeed.
+//! The bounded fuzzing run that ends `test` lives in `fuzz` (main calls it last).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use crate::process::{cargo, root, step};
 
 /// Board crates (own workspaces under `boards/`) and their targets.
 const BOARDS: &[(&str, &str)] = &[
     ("qemu-mps2-an386", "thumbv7em-none-eabihf"),
     ("rp-pico", "thumbv6m-none-eabi"),
 ];
-
-pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-fn cargo() -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root());
-    cmd
-}
-
-pub(crate) fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
-    eprintln!("\n==> {title}");
-    let status = cmd.status().map_err(|e| format!("{title}: cannot start: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{title}: failed ({status})"))
-    }
-}
 
 fn lrmp(args: &[&str]) -> Command {
     let mut cmd = cargo();
@@ -80,6 +59,12 @@ pub fn test() -> Result<(), String> {
         "cargo clippy (host)",
         cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]),
     )?;
+    step(
+        "cargo doc (warnings denied)",
+        cargo()
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "--workspace", "--no-deps"]),
+    )?;
     for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
         step(
             &format!("imc-model for {target}"),
@@ -120,7 +105,5 @@ pub fn test() -> Result<(), String> {
         )?;
     }
     step("cargo test (workspace)", cargo().args(["test", "--workspace"]))?;
-    // Last: needs nightly (skipped with a message without it); see docs/fuzzing.md.
-    crate::fuzz::bounded()?;
     Ok(())
 }

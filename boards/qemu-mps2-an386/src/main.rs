@@ -9,6 +9,8 @@
 #![no_std]
 #![no_main]
 
+// The board's register access: volatile reads and writes of the UART (see uart.rs).
+#[allow(unsafe_code)]
 mod uart;
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -36,6 +38,8 @@ fn SysTick() {
     WRAPS.fetch_add(1, Ordering::Relaxed);
 }
 
+// Start-up: cortex-m-rt requires the hard-fault handler to be an `unsafe fn`.
+#[allow(unsafe_code)]
 #[exception]
 unsafe fn HardFault(_frame: &ExceptionFrame) -> ! {
     semihosting::process::exit(3)

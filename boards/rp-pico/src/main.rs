@@ -16,6 +16,8 @@ use rp2040_hal::uart::{DataBits, StopBits, UartConfig, UartPeripheral};
 use rp2040_hal::{pac, Sio, Timer, Watchdog};
 
 /// The second-stage bootloader for the Pico's W25Q080 flash.
+// Start-up: the boot ROM finds the bootloader by its link section.
+#[allow(unsafe_code)]
 #[link_section = ".boot2"]
 #[used]
 pub static BOOT2: [u8; 256] = rp2040_boot2::BOOT_LOADER_W25Q080;

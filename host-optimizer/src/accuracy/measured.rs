@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use imc_model::{ArchConfig, Precision};
 
 use super::{check_len, AccuracyError, AccuracyOracle};
-use crate::digits::model::DigitsModel;
-use crate::digits::quant::Evaluation;
-use crate::digits::{dataset::Dataset, weights::FloatWeights, LAYERS, NAME};
 use crate::network::Network;
+use lrmp_trained::digits::model::DigitsModel;
+use lrmp_trained::digits::quant::Evaluation;
+use lrmp_trained::digits::{dataset::Dataset, weights::FloatWeights, LAYERS, NAME};
 
 /// Whether `network` is the built-in digits network whose weights we ship.
 pub fn has_weights(network: &Network) -> bool {

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use super::measured::MeasuredOracle;
 use super::spearman::spearman;
 use super::{check_len, AccuracyError, AccuracyOracle};
-use crate::digits::rng::SplitMix64;
 use crate::network::Network;
+use lrmp_trained::digits::rng::SplitMix64;
 
 /// The committed calibration (`data/digits/proxy-calibration.json`).
 pub const EMBEDDED_CALIBRATION: &str = include_str!("../../../data/digits/proxy-calibration.json");
@@ -162,6 +162,18 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     }
 }
 
+/// The entry of `per_class` (first, middle, last layer) for layer `l` of `n`.
+fn of_class<T>(per_class: &mut [T; 3], l: usize, n: usize) -> &mut T {
+    let [first, middle, last] = per_class;
+    if l == 0 {
+        first
+    } else if l + 1 == n {
+        last
+    } else {
+        middle
+    }
+}
+
 /// A proxy fitted against `measured`, and its rank agreement with it.
 pub struct Calibration {
     /// The fitted constants (with the Spearman figure filled in).
@@ -183,31 +195,28 @@ pub fn calibrate(
     let n = network.layers.len();
     let base = vec![Precision::BASELINE; n];
     let d0 = measured.accuracy_drop(&base)?;
-    let class = |l: usize| {
-        if l == 0 {
-            0
-        } else if l + 1 == n {
-            2
-        } else {
-            1
-        }
-    };
-    let mut w_points = [Vec::new(), Vec::new(), Vec::new()];
-    let mut a_points = [Vec::new(), Vec::new(), Vec::new()];
+    // (noise, drop) points per layer class: first, middle, last.
+    let mut w_points: [Vec<(f64, f64)>; 3] = Default::default();
+    let mut a_points: [Vec<(f64, f64)>; 3] = Default::default();
     for l in 0..n {
         for b in 2..=7 {
+            // `l < n == p.len()`: `get_mut` always finds the layer.
             let mut p = base.clone();
-            p[l].w_bits = bits(b);
-            w_points[class(l)].push((weight_noise(bits(b)), measured.accuracy_drop(&p)? - d0));
+            if let Some(layer) = p.get_mut(l) {
+                layer.w_bits = bits(b);
+            }
+            of_class(&mut w_points, l, n).push((weight_noise(bits(b)), measured.accuracy_drop(&p)? - d0));
             let mut p = base.clone();
-            p[l].a_bits = bits(b);
-            a_points[class(l)].push((activation_noise(bits(b)), measured.accuracy_drop(&p)? - d0));
+            if let Some(layer) = p.get_mut(l) {
+                layer.a_bits = bits(b);
+            }
+            of_class(&mut a_points, l, n).push((activation_noise(bits(b)), measured.accuracy_drop(&p)? - d0));
         }
     }
-    let coeffs = |pts: &[Vec<(f64, f64)>; 3]| ClassCoefficients {
-        first: slope(&pts[0]),
-        middle: slope(&pts[1]),
-        last: slope(&pts[2]),
+    let coeffs = |[first, middle, last]: &[Vec<(f64, f64)>; 3]| ClassCoefficients {
+        first: slope(first),
+        middle: slope(middle),
+        last: slope(last),
     };
     let mut constants = ProxyConstants {
         format: "lrmp-proxy-calibration".into(),

@@ -1,23 +1,19 @@
 //! Spearman rank correlation (Pearson correlation of average ranks; ties share the mean
 //! rank), used to score how well the proxy orders precision assignments.
 
+/// The 1-based rank of every value, in input order; equal values share their mean rank.
 fn ranks(values: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut ranks = vec![0.0; values.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
-            j += 1;
-        }
-        let mean = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            ranks[k] = mean;
-        }
-        i = j + 1;
+    let mut order: Vec<(usize, f64)> = values.iter().copied().enumerate().collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1));
+    // (input position, rank) in sorted order; a tie is a run of equal neighbours.
+    let mut ranked: Vec<(usize, f64)> = Vec::with_capacity(order.len());
+    for tie in order.chunk_by(|a, b| a.1 == b.1) {
+        let (first, last) = (ranked.len(), ranked.len() + tie.len() - 1);
+        let mean = (first + last) as f64 / 2.0 + 1.0;
+        ranked.extend(tie.iter().map(|&(k, _)| (k, mean)));
     }
-    ranks
+    ranked.sort_unstable_by_key(|&(k, _)| k);
+    ranked.into_iter().map(|(_, rank)| rank).collect()
 }
 
 /// Spearman's rho of two equally long series; `None` if shorter than 2 or constant.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use host_optimizer::search::bench::{markdown, run_bench, write_results, BenchConfig};
+use host_optimizer::bench::{markdown, run_bench, write_results, BenchConfig};
 use host_optimizer::search::Goal;
 
 use super::search::classify;

@@ -15,9 +15,12 @@ use super::{Classify, CliResult, Failure};
 #[derive(Args, Clone)]
 pub struct TargetArgs {
     /// A built-in network (resnet18, resnet34, resnet50, vgg16, mobilenetv2, digits) or a
-    /// network file (.json PIMCOMP-NN graph, .csv or .toml layer table).
+    /// network file (.onnx graph, .json PIMCOMP-NN graph, .csv or .toml layer table).
     #[arg(long, value_name = "NAME|FILE")]
     pub network: String,
+    /// C,H,W of an ONNX graph's input, for graphs exported with a symbolic spatial size.
+    #[arg(long, value_name = "C,H,W", value_parser = input_shape)]
+    pub input_shape: Option<[u32; 3]>,
     /// Architecture preset (isaac, isaac-noc) or a TOML/JSON file.
     #[arg(long, value_name = "PRESET|FILE", default_value = "isaac")]
     pub arch: String,
@@ -33,7 +36,10 @@ impl TargetArgs {
                 )));
             }
         }
-        let network = network::load(&self.network).bad_input()?;
+        let options = network::onnx::ImportOptions {
+            input_shape: self.input_shape,
+        };
+        let network = network::load_with(&self.network, &options).bad_input()?;
         let arch = arch_file::load(&self.arch).bad_input()?;
         Ok((network, arch))
     }
@@ -87,6 +93,19 @@ impl ObjectiveArg {
             ObjectiveArg::Mixed => "mixed",
         }
     }
+}
+
+/// Parses `--input-shape C,H,W`: three positive integers.
+pub fn input_shape(text: &str) -> Result<[u32; 3], String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [c, h, w] = parts.as_slice() else {
+        return Err(format!("`{text}` is not C,H,W (e.g. 3,224,224)"));
+    };
+    let one = |v: &str| match v.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{v}` in `{text}` is not a positive integer")),
+    };
+    Ok([one(c)?, one(h)?, one(w)?])
 }
 
 /// Parses an area factor: finite, positive, at most 1000.

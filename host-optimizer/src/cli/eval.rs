@@ -13,6 +13,7 @@ use host_optimizer::accuracy::measured::MeasuredOracle;
 use host_optimizer::accuracy::proxy::{self, ProxyConstants, ProxyOracle};
 use host_optimizer::accuracy::{AccuracyOracle, OracleSpec};
 use host_optimizer::network::Network;
+use host_optimizer::report::eval::{EvalReport, OracleDetails};
 use imc_model::{ArchConfig, Precision};
 use serde_json::{json, Value};
 
@@ -75,15 +76,6 @@ fn timeout_secs(text: &str) -> Result<Duration, String> {
     }
 }
 
-fn layer_list(network: &Network, precisions: &[Precision]) -> Vec<Value> {
-    network
-        .layers
-        .iter()
-        .zip(precisions)
-        .map(|(l, p)| json!({"name": l.name, "w_bits": p.w_bits.get(), "a_bits": p.a_bits.get()}))
-        .collect()
-}
-
 /// Runs `lrmp eval`.
 pub fn run(args: EvalArgs) -> CliResult {
     let (network, arch) = args.target.load()?;
@@ -104,90 +96,58 @@ pub fn run(args: EvalArgs) -> CliResult {
         .accuracy
         .clone()
         .unwrap_or_else(|| OracleSpec::default_for(&network));
-    let mut out = json!({
-        "network": network.name,
-        "arch": arch.name,
-        "adc_bits": config.adc_bits(),
-        "layers": layer_list(&network, &precisions),
-    });
-    let text = match spec {
+    let (oracle, accuracy, float_accuracy, accuracy_drop, details) = match spec {
         OracleSpec::Measured => {
             let mut oracle = MeasuredOracle::new(&network, config).bad_input()?;
             measurable(&network, &precisions)?;
             let e = oracle.evaluate(&precisions).internal()?;
             let float = oracle.model().float_accuracy();
             let drop = oracle.accuracy_drop(&precisions).internal()?;
-            let clipped = 100.0 * e.adc.clipped as f64 / e.adc.reads.max(1) as f64;
-            extend(
-                &mut out,
-                json!({
-                    "oracle": "measured", "accuracy": e.accuracy, "float_accuracy": float, "accuracy_drop": drop,
-                    "test_samples": e.total, "correct": e.correct, "adc_reads": e.adc.reads, "adc_clipped": e.adc.clipped,
-                }),
-            );
-            format!(
-                "accuracy        {:.2}% ({}/{} held-out samples, through the crossbar model)\n\
-                 float accuracy  {:.2}%\naccuracy drop   {drop:.2} pp\n\
-                 ADC             {} of {} column reads clipped ({clipped:.3}%)\n",
-                100.0 * e.accuracy,
-                e.correct,
-                e.total,
-                100.0 * float,
-                e.adc.clipped,
-                e.adc.reads
-            )
+            let details = OracleDetails::Measured {
+                test_samples: e.total,
+                correct: e.correct,
+                adc_reads: e.adc.reads,
+                adc_clipped: e.adc.clipped,
+            };
+            ("measured", Some(e.accuracy), Some(float), drop, details)
         }
         OracleSpec::Proxy => {
             let constants = ProxyConstants::committed().internal()?;
             let mut oracle = ProxyOracle::new(&network, &constants);
             let drop = oracle.accuracy_drop(&precisions).internal()?;
-            let terms: Vec<f64> = precisions
+            let layer_drops = precisions
                 .iter()
                 .enumerate()
                 .map(|(l, &p)| oracle.layer_drop(l, p))
                 .collect();
-            extend(
-                &mut out,
-                json!({
-                    "oracle": "proxy", "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
-                    "layer_drops": terms, "proxy_spearman": constants.spearman,
-                }),
-            );
-            format!(
-                "accuracy drop   {drop:.2} pp (PROXY: quantization-noise model calibrated on digits, \
-                 Spearman {:.2} vs measured; not a measurement)\n",
-                constants.spearman
-            )
+            let details = OracleDetails::Proxy {
+                layer_drops,
+                proxy_spearman: constants.spearman,
+            };
+            ("proxy", None, None, drop, details)
         }
-        OracleSpec::External(cmd) => {
-            let mut oracle = ExternalOracle::new(&cmd, &network, args.external_timeout);
+        OracleSpec::External(command) => {
+            let mut oracle = ExternalOracle::new(&command, &network, args.external_timeout);
             let drop = oracle.accuracy_drop(&precisions).bad_input()?;
-            extend(
-                &mut out,
-                json!({
-                    "oracle": "external", "command": cmd, "accuracy": null, "float_accuracy": null, "accuracy_drop": drop,
-                }),
-            );
-            format!("accuracy drop   {drop:.2} pp (external evaluator `{cmd}`)\n")
+            ("external", None, None, drop, OracleDetails::External { command })
         }
     };
+    let report = EvalReport {
+        network: network.name.clone(),
+        arch: arch.name.clone(),
+        adc_bits: config.adc_bits(),
+        layers: EvalReport::layers(&network, &precisions),
+        oracle,
+        accuracy,
+        float_accuracy,
+        accuracy_drop,
+        details,
+    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&out).internal()?);
+        let value = serde_json::to_value(&report).internal()?;
+        outln!("{}", serde_json::to_string_pretty(&value).internal()?);
     } else {
-        let layers: Vec<String> = network
-            .layers
-            .iter()
-            .zip(&precisions)
-            .map(|(l, p)| format!("{} {}/{}", l.name, p.w_bits.get(), p.a_bits.get()))
-            .collect();
-        outln!(
-            "network         {} (arch {}, ADC {} bits)",
-            network.name,
-            arch.name,
-            config.adc_bits()
-        );
-        outln!("precisions      {}", layers.join(", "));
-        out!("{text}");
+        out!("{}", report.to_table());
     }
     Ok(())
 }
@@ -211,12 +171,6 @@ fn measurable(network: &Network, precisions: &[Precision]) -> CliResult {
             p.w_bits.get()
         ))),
         None => Ok(()),
-    }
-}
-
-fn extend(out: &mut Value, more: Value) {
-    if let (Value::Object(o), Value::Object(m)) = (out, more) {
-        o.extend(m);
     }
 }
 
@@ -250,7 +204,7 @@ fn calibrate(args: &EvalArgs, network: &Network, config: ArchConfig) -> CliResul
 
 #[cfg(feature = "train")]
 fn retrain(args: &EvalArgs, network: &Network) -> CliResult {
-    use host_optimizer::digits::{dataset::Dataset, train};
+    use lrmp_trained::digits::{dataset::Dataset, train};
     if !host_optimizer::accuracy::measured::has_weights(network) {
         return Err(Failure::BadInput(anyhow!(
             "--retrain applies to the built-in `digits` network only"
@@ -270,7 +224,7 @@ fn retrain(args: &EvalArgs, network: &Network) -> CliResult {
     let path = args
         .weights_out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(host_optimizer::digits::WEIGHTS_PATH));
+        .unwrap_or_else(|| PathBuf::from(lrmp_trained::digits::WEIGHTS_PATH));
     std::fs::write(&path, weights.to_json().internal()?)
         .map_err(|e| Failure::BadInput(anyhow!("{}: {e}", path.display())))?;
     outln!(

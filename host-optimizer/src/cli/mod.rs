@@ -19,6 +19,7 @@ macro_rules! outln {
 mod bench;
 mod common;
 mod eval;
+mod import;
 mod plan;
 mod run;
 mod search;
@@ -47,6 +48,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// The paper table: every method on every built-in network, with plots.
     Bench(bench::BenchArgs),
+    /// Show the layers a network file imports to (and what was skipped); write a TOML table.
+    Import(import::ImportArgs),
 }
 
 /// Why a command failed; decides the exit code.
@@ -96,6 +99,7 @@ pub fn run() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Import(args) => import::run(args),
     };
     match outcome {
         Ok(()) | Err(Failure::OutputClosed) => ExitCode::SUCCESS,

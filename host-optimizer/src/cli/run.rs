@@ -1,19 +1,12 @@
 //! `lrmp run`: ship a plan to a board (QEMU by default), run a stream of inferences in
 //! layer and row mode, and check the firmware's timing against the cost model.
 //!
-//! The check: in layer mode the firmware's first-inference latency and steady-state
-//! interval equal the model's `L` and `I` exactly, its dispatch events equal the host's
-//! replay of the same runtime and its event digest matches; row mode never exceeds layer
-//! mode. Exit code 1 when the check fails, 2 for a bad plan or option.
+//! The checks and the report are `host_optimizer::report::run`. Exit code 1 when a check
+//! fails, 2 for a bad plan or option.
 //!
 //! With `--functional` (digits plans only) the quantized digits network is also shipped and
 //! every held-out sample is classified on the controller; each class and logits digest must
 //! equal the host's (exit 1 otherwise).
-//!
-//! The controller-vs-accelerator ratio: the controller's cost per inference in layer mode
-//! (its counter over the run divided by the inferences), as time at `--controller-mhz` (one
-//! instruction per cycle), divided by the modelled interval `I` at the arch clock. Above 1
-//! the controller, not the accelerator, would bound the throughput.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -21,15 +14,14 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use host_optimizer::digits::dataset::Dataset;
-use host_optimizer::digits::model::DigitsModel;
-use host_optimizer::digits::weights::FloatWeights;
-use host_optimizer::link::{self, Client, FunctionalCheck};
+use host_optimizer::link::{self, Client};
 use host_optimizer::plan_file::{self, ValidPlan};
+use host_optimizer::report::run::{RunCheckReport, RunMeasurements, RunRequest};
 use imc_model::runtime::{self, EventDigest, Mode, MAX_INFERENCES};
-use imc_model::wire::{CounterKind, RunReport};
 use imc_model::Precision;
-use serde_json::json;
+use lrmp_trained::digits::dataset::Dataset;
+use lrmp_trained::digits::model::DigitsModel;
+use lrmp_trained::digits::weights::FloatWeights;
 
 use super::{Classify, CliResult, Failure};
 
@@ -82,16 +74,6 @@ impl From<ModeArg> for Mode {
     }
 }
 
-/// Both modes as measured by the firmware, and the host's replay of the layer mode.
-struct Measured {
-    board: String,
-    layer: RunReport,
-    row: RunReport,
-    replay_events: u64,
-    replay_digest: u32,
-    functional: Option<FunctionalCheck>,
-}
-
 /// What `--functional` runs: the digits model and the plan's precisions.
 struct Functional {
     model: DigitsModel,
@@ -116,7 +98,7 @@ pub fn run(args: RunArgs) -> CliResult {
         .map_err(|e| anyhow!("{}: {e}", args.plan.display()))
         .bad_input()?;
     let functional = if args.functional {
-        if file.network != host_optimizer::digits::NAME {
+        if file.network != lrmp_trained::digits::NAME {
             return Err(Failure::BadInput(anyhow!(
                 "--functional needs a plan of the `digits` network; {} maps `{}`",
                 args.plan.display(),
@@ -144,7 +126,31 @@ pub fn run(args: RunArgs) -> CliResult {
             .bad_input()?;
         exchange(&mut port, &args.board, &plan, args.inferences, functional.as_ref())?
     };
-    report(&args, &plan, &measured)
+    let request = RunRequest {
+        plan: args.plan.display().to_string(),
+        inferences: args.inferences,
+        mode: args.mode.into(),
+        controller_mhz: args.controller_mhz,
+        clock_mhz: plan.arch.clock_mhz(),
+    };
+    let report = RunCheckReport::new(&request, &plan.totals, &measured);
+    if args.json {
+        let out = serde_json::to_value(&report).internal()?;
+        outln!("{out:#}");
+    } else {
+        out!("{}", report.to_table());
+    }
+    if !report.timing_match {
+        return Err(Failure::Internal(anyhow!(
+            "the firmware's timing does not match the model"
+        )));
+    }
+    if !report.functional_match() {
+        return Err(Failure::Internal(anyhow!(
+            "the firmware's functional results differ from the host's"
+        )));
+    }
+    Ok(())
 }
 
 fn exchange<T: Read + Write>(
@@ -153,7 +159,7 @@ fn exchange<T: Read + Write>(
     plan: &ValidPlan,
     inferences: u32,
     functional: Option<&Functional>,
-) -> CliResult<Measured> {
+) -> CliResult<RunMeasurements> {
     let mut client = Client::new(io);
     let caps = client.hello().internal()?;
     link::check_fits(&plan.runtime, &caps).bad_input()?;
@@ -173,7 +179,7 @@ fn exchange<T: Read + Write>(
         ),
         None => None,
     };
-    Ok(Measured {
+    Ok(RunMeasurements {
         board: format!("{board} ({})", caps.board),
         layer,
         row,
@@ -181,158 +187,4 @@ fn exchange<T: Read + Write>(
         replay_digest: digest.0,
         functional,
     })
-}
-
-fn counter_name(kind: CounterKind) -> &'static str {
-    match kind {
-        CounterKind::Cycles => "cycles",
-        CounterKind::Instructions => "instructions",
-        CounterKind::Microseconds => "microseconds",
-        CounterKind::None => "none",
-    }
-}
-
-/// Controller time per inference (layer mode) over the modelled interval; `None` without a
-/// counter or a zero interval.
-fn controller_ratio(args: &RunArgs, plan: &ValidPlan, r: &RunReport) -> Option<(f64, f64, f64)> {
-    let per_inference = r.controller_cost as f64 / f64::from(r.inferences.max(1));
-    let controller_us = match r.counter {
-        CounterKind::Cycles | CounterKind::Instructions => per_inference / args.controller_mhz,
-        CounterKind::Microseconds => per_inference,
-        CounterKind::None => return None,
-    };
-    let accelerator_us = plan.totals.interval.get() as f64 / f64::from(plan.arch.clock_mhz());
-    (accelerator_us > 0.0).then(|| (controller_us, accelerator_us, controller_us / accelerator_us))
-}
-
-fn report(args: &RunArgs, plan: &ValidPlan, m: &Measured) -> CliResult {
-    let (model_l, model_i) = (plan.totals.latency.get(), plan.totals.interval.get());
-    let (layer, row) = (&m.layer.outcome, &m.row.outcome);
-    let layer_exact = layer.latency.get() == model_l && layer.interval.get() == model_i;
-    let replay_match = layer.dispatch_events == m.replay_events && m.layer.event_digest == m.replay_digest;
-    let row_bounded = row.latency <= layer.latency && row.interval <= layer.interval;
-    let timing_match = layer_exact && replay_match && row_bounded;
-    let functional_match = m.functional.is_none_or(|f| f.matches == f.samples);
-    let ratio = controller_ratio(args, plan, &m.layer);
-    let ratio_json = ratio.map(|(c, a, r)| {
-        json!({
-            "controller_mhz": args.controller_mhz,
-            "controller_us_per_inference": c,
-            "accelerator_interval_us": a,
-            "ratio": r,
-        })
-    });
-    let functional_json = m.functional.map(|f| {
-        json!({
-            "samples": f.samples,
-            "matches": f.matches,
-            "accuracy": f.accuracy,
-            "host_accuracy": f.host_accuracy,
-            "controller_cost_per_sample": f.controller_cost_per_sample,
-        })
-    });
-    let chosen = match args.mode {
-        ModeArg::Layer => &m.layer,
-        ModeArg::Row => &m.row,
-    };
-    let per = |cost: u64, n: u64| if n == 0 { 0.0 } else { cost as f64 / n as f64 };
-    let cost_of = |r: &RunReport| {
-        json!({
-            "unit": counter_name(r.counter),
-            "total": r.controller_cost,
-            "per_layer_execution": per(r.controller_cost, r.outcome.layer_executions),
-            "per_dispatch_event": per(r.controller_cost, r.outcome.dispatch_events),
-        })
-    };
-    let figures = |r: &RunReport| {
-        json!({
-            "latency_cycles": r.outcome.latency.get(),
-            "interval_cycles": r.outcome.interval.get(),
-            "dispatch_events": r.outcome.dispatch_events,
-            "layer_executions": r.outcome.layer_executions,
-            "controller": cost_of(r),
-        })
-    };
-    if args.json {
-        let out = json!({
-            "board": m.board,
-            "mode": match args.mode { ModeArg::Layer => "layer", ModeArg::Row => "row" },
-            "inferences": args.inferences,
-            "plan": args.plan.display().to_string(),
-            "model": {"latency_cycles": model_l, "interval_cycles": model_i, "area_xbars": plan.totals.area.get()},
-            "measured": figures(chosen),
-            "layer": figures(&m.layer),
-            "row": figures(&m.row),
-            "replay": {"dispatch_events": m.replay_events, "event_digest_match": m.layer.event_digest == m.replay_digest},
-            "checks": {"layer_exact": layer_exact, "replay_match": replay_match, "row_not_above_layer": row_bounded},
-            "timing_match": timing_match,
-            "controller_vs_accelerator": ratio_json,
-            "functional": functional_json,
-        });
-        outln!("{out:#}");
-    } else {
-        let ok = |b: bool| if b { "ok" } else { "MISMATCH" };
-        outln!("board       {}", m.board);
-        outln!("plan        {} ({} inferences)", args.plan.display(), args.inferences);
-        outln!("model       latency {model_l} cycles, interval {model_i} cycles");
-        outln!(
-            "layer mode  latency {} cycles, interval {} cycles   [{}]",
-            layer.latency.get(),
-            layer.interval.get(),
-            ok(layer_exact)
-        );
-        outln!(
-            "row mode    latency {} cycles, interval {} cycles   [{}]",
-            row.latency.get(),
-            row.interval.get(),
-            ok(row_bounded)
-        );
-        outln!(
-            "dispatch    {} events over {} layer executions (host replay {})   [{}]",
-            layer.dispatch_events,
-            layer.layer_executions,
-            m.replay_events,
-            ok(replay_match)
-        );
-        for (name, r) in [("layer", &m.layer), ("row", &m.row)] {
-            outln!(
-                "controller  {name}: {} {} total, {:.1} per layer execution, {:.1} per dispatch event",
-                r.controller_cost,
-                counter_name(r.counter),
-                per(r.controller_cost, r.outcome.layer_executions),
-                per(r.controller_cost, r.outcome.dispatch_events)
-            );
-        }
-        outln!("timing      {}", if timing_match { "match" } else { "MISMATCH" });
-        match ratio {
-            Some((c, a, r)) => outln!(
-                "ratio       controller {c:.3} us per inference at {} MHz / accelerator interval {a:.3} us = {r:.3}",
-                args.controller_mhz
-            ),
-            None => outln!("ratio       n/a (the controller has no counter)"),
-        }
-        if let Some(f) = m.functional {
-            outln!(
-                "functional  {}/{} samples match the host bit for bit, accuracy {:.4} (host {:.4}), {:.0} {} per sample   [{}]",
-                f.matches,
-                f.samples,
-                f.accuracy,
-                f.host_accuracy,
-                f.controller_cost_per_sample,
-                counter_name(m.layer.counter),
-                ok(functional_match)
-            );
-        }
-    }
-    if !timing_match {
-        return Err(Failure::Internal(anyhow!(
-            "the firmware's timing does not match the model"
-        )));
-    }
-    if !functional_match {
-        return Err(Failure::Internal(anyhow!(
-            "the firmware's functional results differ from the host's"
-        )));
-    }
-    Ok(())
 }

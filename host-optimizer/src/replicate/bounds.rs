@@ -53,10 +53,10 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
 pub fn interval_floor(inst: &Instance, costs: &[LayerCost]) -> Cycles {
     let per_layer = inst.fastest_times().max().unwrap_or(0);
     let balance = water_filling_bound(costs, inst.budget().get());
-    Cycles(balance.max(per_layer).max(inst.chip_floor().get()))
+    Cycles::new(balance.max(per_layer).max(inst.chip_floor().get()))
 }
 
 /// Latency bound: every layer at its largest affordable replication at once.
 pub fn latency_floor(inst: &Instance) -> Cycles {
-    Cycles(inst.fastest_times().sum())
+    Cycles::new(inst.fastest_times().sum())
 }

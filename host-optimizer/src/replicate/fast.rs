@@ -30,7 +30,7 @@ fn extra_area_for(inst: &Instance, target: u64) -> Option<u64> {
     for layer in 0..inst.len() {
         let cands = inst.candidates(layer);
         let i = cheapest_meeting(inst, layer, target)?;
-        extra += cands[i].area.get() - cands[0].area.get();
+        extra += cands.get(i)?.area.get() - cands.first()?.area.get();
     }
     Some(extra)
 }
@@ -85,15 +85,20 @@ const fn gcd(mut a: u64, mut b: u64) -> u64 {
 /// placement). Returns `None` when the table would exceed [`DP_CELL_LIMIT`] cells.
 pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
     let layers = inst.layers();
-    let extra = |layer: usize, c: usize| layers[layer][c].area.get() - layers[layer][0].area.get();
-    let unit = (0..layers.len())
-        .flat_map(|l| (0..layers[l].len()).map(move |c| (l, c)))
-        .fold(0, |g, (l, c)| gcd(g, extra(l, c)));
+    // Extra area of each candidate over its layer's cheapest (candidates are sorted by area).
+    let extras: Vec<Vec<u64>> = layers
+        .iter()
+        .map(|cands| {
+            let base = cands.first().map_or(0, |c| c.area.get());
+            cands.iter().map(|c| c.area.get() - base).collect()
+        })
+        .collect();
+    let unit = extras.iter().flatten().fold(0, |g, &e| gcd(g, e));
     if unit == 0 {
         // No layer can grow: the only choice is all-ones.
         return Some(vec![0; layers.len()]);
     }
-    let useful: u64 = (0..layers.len()).map(|l| extra(l, layers[l].len() - 1)).sum();
+    let useful: u64 = extras.iter().map(|e| e.last().copied().unwrap_or(0)).sum();
     let steps = inst.spare().min(useful) / unit;
     let width = usize::try_from(steps).ok()?.checked_add(1)?;
     if (width as u64).saturating_mul(layers.len() as u64) > DP_CELL_LIMIT {
@@ -102,18 +107,17 @@ pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
     let mut best = vec![0u64; width];
     let mut next = vec![u64::MAX; width];
     let mut choices = vec![0u32; width * layers.len()];
-    for (l, cands) in layers.iter().enumerate() {
+    for ((cands, extra), chosen) in layers.iter().zip(&extras).zip(choices.chunks_exact_mut(width)) {
         next.fill(u64::MAX);
-        let chosen = &mut choices[l * width..(l + 1) * width];
-        for (c, cand) in cands.iter().enumerate() {
-            let shift = (extra(l, c) / unit) as usize;
+        for (c, (cand, &e)) in cands.iter().zip(extra).enumerate() {
+            let shift = (e / unit) as usize;
             if shift >= width {
                 break;
             }
             let time = cand.time.get();
             let index = c as u32; // candidates per layer <= 2^17 (2*sqrt(2^32))
-            let sources = &best[..width - shift];
-            for ((dst, ch), &src) in next[shift..].iter_mut().zip(&mut chosen[shift..]).zip(sources) {
+            let targets = next.iter_mut().zip(chosen.iter_mut()).skip(shift);
+            for ((dst, ch), &src) in targets.zip(&best) {
                 let value = src.saturating_add(time);
                 if value < *dst {
                     *dst = value;
@@ -124,13 +128,14 @@ pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
         std::mem::swap(&mut best, &mut next);
     }
     // `best` is non-increasing; the first step reaching the optimum uses the least area.
-    let optimum = best[width - 1];
+    let optimum = *best.last()?;
     let mut s = best.partition_point(|&v| v > optimum);
     let mut choice = vec![0usize; layers.len()];
-    for l in (0..layers.len()).rev() {
-        let c = choices[l * width + s] as usize;
-        choice[l] = c;
-        s -= (extra(l, c) / unit) as usize;
+    let rows = choices.chunks_exact(width).zip(&extras);
+    for (slot, (row, extra)) in choice.iter_mut().zip(rows).rev() {
+        let c = *row.get(s)? as usize;
+        *slot = c;
+        s -= (extra.get(c)? / unit) as usize;
     }
     Some(choice)
 }

@@ -18,7 +18,7 @@ use good_lp::solvers::coin_cbc::coin_cbc;
 use good_lp::{variable, Expression, ProblemVariables, ResolutionError, Solution, SolutionStatus, SolverModel};
 use good_lp::{Variable, WithTimeLimit};
 
-use super::instance::Instance;
+use super::instance::{Candidate, Instance};
 
 /// Objective weights: `latency * L + interval * I`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,7 +79,7 @@ fn build(inst: &Instance, weights: Weights, integer: bool) -> Model {
     let y: Vec<Vec<Variable>> = inst
         .layers()
         .iter()
-        .map(|cands| cands[1..].iter().map(|_| vars.add(def())).collect())
+        .map(|cands| cands.iter().skip(1).map(|_| vars.add(def())).collect())
         .collect();
     let interval = (weights.interval > 0.0).then(|| {
         let lowest = inst.fastest_times().max().unwrap_or(0);
@@ -89,9 +89,9 @@ fn build(inst: &Instance, weights: Weights, integer: bool) -> Model {
     let mut objective = Expression::with_capacity(y.iter().map(Vec::len).sum::<usize>() + 1);
     if weights.latency > 0.0 {
         for (cands, ys) in inst.layers().iter().zip(&y) {
-            objective += weights.latency * cands[0].time.get() as f64;
-            for (pair, &v) in cands.windows(2).zip(ys) {
-                objective.add_mul(weights.latency * delta(pair[1].time.get(), pair[0].time.get()), v);
+            objective += weights.latency * first_time(cands) as f64;
+            for ((from, to), &v) in steps(cands).zip(ys) {
+                objective.add_mul(weights.latency * delta(to.time.get(), from.time.get()), v);
             }
         }
     }
@@ -104,6 +104,16 @@ fn build(inst: &Instance, weights: Weights, integer: bool) -> Model {
         interval,
         objective,
     }
+}
+
+/// Consecutive candidates `(from, to)`: one `y` variable switches each step on.
+fn steps(cands: &[Candidate]) -> impl Iterator<Item = (&Candidate, &Candidate)> {
+    cands.iter().zip(cands.iter().skip(1))
+}
+
+/// Time of the layer's unreplicated (first) candidate.
+fn first_time(cands: &[Candidate]) -> u64 {
+    cands.first().map_or(0, |c| c.time.get())
 }
 
 /// `to - from` as a float (times fall and areas grow along a candidate list).
@@ -131,13 +141,13 @@ fn run(
         .with_time_limit(time_limit.as_secs_f64());
     let mut area = Expression::with_capacity(y.iter().map(Vec::len).sum());
     for (cands, ys) in inst.layers().iter().zip(&y) {
-        let mut time = Expression::from(cands[0].time.get() as f64);
-        for (pair, &v) in cands.windows(2).zip(ys) {
-            time.add_mul(delta(pair[1].time.get(), pair[0].time.get()), v);
-            area.add_mul(delta(pair[1].area.get(), pair[0].area.get()), v);
+        let mut time = Expression::from(first_time(cands) as f64);
+        for ((from, to), &v) in steps(cands).zip(ys) {
+            time.add_mul(delta(to.time.get(), from.time.get()), v);
+            area.add_mul(delta(to.area.get(), from.area.get()), v);
         }
-        for step in ys.windows(2) {
-            model.add_constraint(Expression::from(step[1]).leq(step[0]));
+        for (&before, &after) in ys.iter().zip(ys.iter().skip(1)) {
+            model.add_constraint(Expression::from(after).leq(before));
         }
         if let Some(i) = interval {
             model.add_constraint(time.leq(i));
@@ -171,7 +181,7 @@ pub fn solve(inst: &Instance, weights: Weights, time_limit: Duration) -> Result<
     let monotone = values
         .iter()
         .zip(&choice)
-        .all(|(ys, &c)| ys[c..].iter().all(|&v| v < 0.5));
+        .all(|(ys, &c)| ys.iter().skip(c).all(|&v| v < 0.5));
     if !integral || !monotone || inst.area_of(&choice) > inst.budget().get() {
         return Err(format!("CBC stopped ({status:?}) without a feasible integer solution"));
     }

@@ -70,8 +70,8 @@ fn layer_candidates(cost: &LayerCost, cap: u64, tile: Option<u64>, spare: u64) -
         }
         let candidate = Candidate {
             replication: r,
-            time: Cycles(compute.max(floor)),
-            area: Crossbars(area),
+            time: Cycles::new(compute.max(floor)),
+            area: Crossbars::new(area),
         };
         // A larger r with the same charged area dominates the smaller one.
         if out.last().is_some_and(|last| last.area == candidate.area) {
@@ -139,7 +139,7 @@ impl Instance {
         if effective < min_area {
             return Err(ReplicateError::Infeasible {
                 budget,
-                min_area: Crossbars(min_area),
+                min_area: Crossbars::new(min_area),
             });
         }
         let spare = effective - min_area;
@@ -163,9 +163,9 @@ impl Instance {
         self.layers.is_empty()
     }
 
-    /// Candidates of layer `layer` (sorted by replication; panics if out of range).
+    /// Candidates of layer `layer` (sorted by replication; empty past the last layer).
     pub fn candidates(&self, layer: usize) -> &[Candidate] {
-        &self.layers[layer]
+        self.layers.get(layer).map_or(&[], Vec::as_slice)
     }
 
     /// All candidate lists in layer order.
@@ -181,12 +181,12 @@ impl Instance {
 
     /// Charged-area budget after the tile caps: `min(budget, max_tiles * xbars_per_tile)`.
     pub fn budget(&self) -> Crossbars {
-        Crossbars(self.budget)
+        Crossbars::new(self.budget)
     }
 
     /// Charged area of the all-ones mapping.
     pub fn min_area(&self) -> Crossbars {
-        Crossbars(self.min_area)
+        Crossbars::new(self.min_area)
     }
 
     /// Budget left after every layer has one replica.
@@ -199,12 +199,18 @@ impl Instance {
         self.chip_floor
     }
 
+    /// Candidate `c` of a layer; an index past the list (no solver returns one) takes the
+    /// unreplicated first candidate.
+    fn chosen(cands: &[Candidate], c: usize) -> Option<&Candidate> {
+        cands.get(c).or(cands.first())
+    }
+
     /// Replication factors of a choice of one candidate index per layer.
     pub fn replication_of(&self, choice: &[usize]) -> Vec<u64> {
         self.layers
             .iter()
             .zip(choice)
-            .map(|(cands, &c)| cands[c].replication)
+            .map(|(cands, &c)| Self::chosen(cands, c).map_or(1, |k| k.replication))
             .collect()
     }
 
@@ -213,7 +219,7 @@ impl Instance {
         self.layers
             .iter()
             .zip(choice)
-            .map(|(cands, &c)| cands[c].area.get())
+            .map(|(cands, &c)| Self::chosen(cands, c).map_or(0, |k| k.area.get()))
             .sum()
     }
 }
@@ -224,12 +230,12 @@ mod tests {
 
     fn cost(positions: u64, t: u64, xbars: u64, noc_floor: u64) -> LayerCost {
         LayerCost {
-            xbars: Crossbars(xbars),
+            xbars: Crossbars::new(xbars),
             positions,
             row_blocks: 1,
-            cycles_per_position: Cycles(t),
+            cycles_per_position: Cycles::new(t),
             input_bits: 0,
-            noc_floor: Cycles(noc_floor),
+            noc_floor: Cycles::new(noc_floor),
         }
     }
 
@@ -266,7 +272,7 @@ mod tests {
         let c = cost(100, 10, 1, 250);
         let got = layer_candidates(&c, u64::MAX, None, u64::MAX);
         // ceil(100/r)*10 <= 250 first at r = 4 (ceil(100/4) = 25).
-        assert_eq!(got.last().map(|k| (k.replication, k.time)), Some((4, Cycles(250))));
+        assert_eq!(got.last().map(|k| (k.replication, k.time)), Some((4, Cycles::new(250))));
         assert_eq!(got.len(), 4);
     }
 
@@ -279,8 +285,8 @@ mod tests {
             got[0],
             Candidate {
                 replication: 3,
-                time: Cycles(4),
-                area: Crossbars(96)
+                time: Cycles::new(4),
+                area: Crossbars::new(96)
             }
         );
         assert!(got.windows(2).all(|w| w[0].area < w[1].area && w[0].time > w[1].time));
@@ -300,10 +306,10 @@ mod tests {
         let costs = [cost(4, 1, 50, 0), cost(4, 1, 50, 0)];
         let none = Constraints::default();
         assert_eq!(
-            Instance::new(&arch, &costs, Crossbars(99), &none).unwrap_err(),
+            Instance::new(&arch, &costs, Crossbars::new(99), &none).unwrap_err(),
             ReplicateError::Infeasible {
-                budget: Crossbars(99),
-                min_area: Crossbars(100)
+                budget: Crossbars::new(99),
+                min_area: Crossbars::new(100)
             }
         );
         let exclusive = Constraints {
@@ -311,10 +317,10 @@ mod tests {
             ..Constraints::default()
         };
         assert_eq!(
-            Instance::new(&arch, &costs, Crossbars(150), &exclusive).unwrap_err(),
+            Instance::new(&arch, &costs, Crossbars::new(150), &exclusive).unwrap_err(),
             ReplicateError::Infeasible {
-                budget: Crossbars(150),
-                min_area: Crossbars(192)
+                budget: Crossbars::new(150),
+                min_area: Crossbars::new(192)
             }
         );
         let capped = Constraints {
@@ -322,7 +328,7 @@ mod tests {
             ..Constraints::default()
         };
         assert_eq!(
-            Instance::new(&arch, &costs, Crossbars(1000), &capped).unwrap_err(),
+            Instance::new(&arch, &costs, Crossbars::new(1000), &capped).unwrap_err(),
             ReplicateError::TileCapBelowMinimum {
                 max_tiles: 1,
                 min_tiles: 2
@@ -333,19 +339,19 @@ mod tests {
             ..Constraints::default()
         };
         assert!(matches!(
-            Instance::new(&arch, &costs, Crossbars(1000), &zero),
+            Instance::new(&arch, &costs, Crossbars::new(1000), &zero),
             Err(ReplicateError::Contradictory(_))
         ));
         let inst = Instance::new(
             &arch,
             &costs,
-            Crossbars(1000),
+            Crossbars::new(1000),
             &Constraints {
                 max_tiles: Some(3),
                 ..none
             },
         )
         .unwrap();
-        assert_eq!(inst.budget(), Crossbars(288));
+        assert_eq!(inst.budget(), Crossbars::new(288));
     }
 }

@@ -14,7 +14,7 @@
 //! - Every returned replication is feasible and its [`Totals`] come from
 //!   `imc_model::cost::totals`; no formula is re-implemented here.
 //! - "Exact" means optimal over all integer replications meeting the constraints; the
-//!   candidate reduction loses nothing ([`instance`]).
+//!   candidate reduction loses nothing (module `instance`).
 //! - Bounds never exceed the optimum; `gap >= 0`.
 
 mod bounds;

@@ -173,7 +173,7 @@ pub fn solve_with_time_limit(
     Ok(Solution {
         replication: plan.replication,
         totals: plan.totals,
-        charged_area: Crossbars(charged_area),
+        charged_area: Crossbars::new(charged_area),
         tiles: charged_area.div_ceil(p.arch.xbars_per_tile()),
         objective_value: objective,
         solver: used,
@@ -195,17 +195,17 @@ mod tests {
 
     fn instance() -> Instance {
         let cost = |positions: u64, xbars: u64| LayerCost {
-            xbars: Crossbars(xbars),
+            xbars: Crossbars::new(xbars),
             positions,
             row_blocks: 1,
-            cycles_per_position: Cycles(10),
+            cycles_per_position: Cycles::new(10),
             input_bits: 0,
-            noc_floor: Cycles(0),
+            noc_floor: Cycles::new(0),
         };
         Instance::new(
             &ArchConfig::isaac(),
             &[cost(50, 2), cost(9, 3)],
-            Crossbars(30),
+            Crossbars::new(30),
             &Constraints::default(),
         )
         .unwrap()

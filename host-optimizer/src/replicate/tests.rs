@@ -19,12 +19,12 @@ fn arch(noc: bool) -> ArchConfig {
 
 fn cost(arch: &ArchConfig, (positions, t, xbars, input_bits): (u64, u64, u64, u64)) -> LayerCost {
     LayerCost {
-        xbars: Crossbars(xbars),
+        xbars: Crossbars::new(xbars),
         positions,
         row_blocks: 1,
-        cycles_per_position: Cycles(t),
+        cycles_per_position: Cycles::new(t),
         input_bits,
-        noc_floor: Cycles(arch.noc_bits_per_cycle().map_or(0, |n| input_bits.div_ceil(n))),
+        noc_floor: Cycles::new(arch.noc_bits_per_cycle().map_or(0, |n| input_bits.div_ceil(n))),
     }
 }
 
@@ -95,16 +95,16 @@ proptest! {
         let ones: u64 = costs.iter().map(|k| k.xbars.get()).sum();
         let budget = ones + extra;
         let all = brute_force(&arch, &costs, budget, &c);
-        let problem = |objective| Problem { arch: &arch, costs: &costs, budget: Crossbars(budget), objective, constraints: c };
+        let problem = |objective| Problem { arch: &arch, costs: &costs, budget: Crossbars::new(budget), objective, constraints: c };
         let Some(best_latency) = all.iter().map(|(_, t)| t.latency).min() else {
             // Nothing fits: every solver must say so.
             prop_assert!(solve(&problem(Objective::Latency), SolverChoice::Auto).is_err());
-            prop_assert!(min_interval(&arch, &costs, Crossbars(budget), &c).is_err());
+            prop_assert!(min_interval(&arch, &costs, Crossbars::new(budget), &c).is_err());
             return Ok(());
         };
         let best_interval = all.iter().map(|(_, t)| t.interval).min().unwrap();
-        let fast_latency = min_latency(&arch, &costs, Crossbars(budget), &c).unwrap();
-        let fast_interval = min_interval(&arch, &costs, Crossbars(budget), &c).unwrap();
+        let fast_latency = min_latency(&arch, &costs, Crossbars::new(budget), &c).unwrap();
+        let fast_interval = min_interval(&arch, &costs, Crossbars::new(budget), &c).unwrap();
         prop_assert_eq!(fast_latency.totals.latency, best_latency);
         prop_assert_eq!(fast_interval.totals.interval, best_interval);
         for plan in [&fast_latency, &fast_interval] {
@@ -147,7 +147,7 @@ proptest! {
         let ones: u64 = costs.iter().map(|k| k.xbars.get()).sum();
         // Scale the tile cap with the network so it is sometimes binding, sometimes not.
         let c = Constraints { max_tiles: c.max_tiles.map(|m| m * ones / 4 + 1), ..c };
-        let budget = Crossbars((factor * ones as f64) as u64);
+        let budget = Crossbars::new((factor * ones as f64) as u64);
         let problem = |objective| Problem { arch: &arch, costs: &costs, budget, objective, constraints: c };
         let Ok(fast_latency) = min_latency(&arch, &costs, budget, &c) else {
             prop_assert!(solve(&problem(Objective::Latency), SolverChoice::Ilp).is_err());
@@ -173,7 +173,7 @@ fn fast_path_refuses_mixed_and_auto_picks_fast_path() {
     let p = |objective| Problem {
         arch: &arch,
         costs: &costs,
-        budget: Crossbars(40),
+        budget: Crossbars::new(40),
         objective,
         constraints: Constraints::default(),
     };
@@ -190,7 +190,7 @@ fn fast_path_refuses_mixed_and_auto_picks_fast_path() {
     // crossbars; anything lower needs r1 >= 7 (35 crossbars), leaving layer 0 at 1000.
     assert_eq!(s.replication, vec![5, 5]);
     assert_eq!(s.objective_value, 200.0);
-    assert_eq!(s.charged_area, Crossbars(40));
+    assert_eq!(s.charged_area, Crossbars::new(40));
 }
 
 #[test]
@@ -198,5 +198,5 @@ fn balance_bound_formula() {
     let arch = arch(false);
     let costs = [cost(&arch, (100, 10, 3, 0)), cost(&arch, (25, 40, 5, 0))];
     // (100*3*10 + 25*5*40) / 80 = (3000 + 5000) / 80 = 100.
-    assert_eq!(balance_bound(&costs, Crossbars(80)), 100.0);
+    assert_eq!(balance_bound(&costs, Crossbars::new(80)), 100.0);
 }

@@ -157,7 +157,9 @@ impl Ddpg {
     pub fn act(&self, state: &[f32]) -> Result<[f32; ACTION_DIM], SearchError> {
         let s = matrix(state.to_vec(), 1, self.state_dim, &self.device)?;
         let a = values(&self.actor.forward(&s)?)?;
-        Ok([a[0], a[1]])
+        a.first_chunk::<ACTION_DIM>()
+            .copied()
+            .ok_or_else(|| SearchError::Solver(format!("actor gave {} outputs, expected {ACTION_DIM}", a.len())))
     }
 
     /// Stores a transition, evicting the oldest beyond capacity.
@@ -182,7 +184,11 @@ impl Ddpg {
         let (sd, dev) = (self.state_dim, &self.device);
         let (mut s, mut a, mut r, mut s2, mut live) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..n {
-            let t = &self.replay[rng.random_range(0..self.replay.len())];
+            // The index is below `len()`, so `get` always finds a transition.
+            let t = self
+                .replay
+                .get(rng.random_range(0..self.replay.len()))
+                .ok_or_else(|| SearchError::Solver("replay index out of range".into()))?;
             s.extend_from_slice(&t.state);
             a.extend_from_slice(&t.action);
             r.push(t.reward);

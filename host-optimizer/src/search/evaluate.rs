@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use imc_model::cost::totals;
 use imc_model::{Crossbars, LayerCost, Precision, Totals};
 
+use super::knapsack::within_drop_budget;
 use super::problem::{Goal, SearchError, SearchProblem};
 
 /// Reward lost per accuracy budget of excess drop.
@@ -168,7 +169,7 @@ impl<'a> Evaluator<'a> {
                     totals: Some(t),
                     gain,
                     drop,
-                    feasible: excess == 0.0,
+                    feasible: within_drop_budget(drop, p.max_drop),
                     reward: gain.ln() - EXCESS_PENALTY * excess,
                 }
             }

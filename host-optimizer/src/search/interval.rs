@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use imc_model::Crossbars;
 
-use super::milp::{pareto, solve_items, Item};
-use super::problem::{Goal, SearchError};
+use super::knapsack::{pareto_area_drop, solve_items, within_drop_budget, Item, Minimise};
+use super::problem::SearchError;
 
 /// Smallest-interval mapping over `layers` (items per layer), and whether it is proven.
 pub(super) fn bisect_interval(
@@ -38,16 +38,11 @@ pub(super) fn bisect_interval(
     let mut feasible_at = |interval: u64| -> Result<Option<Vec<Item>>, SearchError> {
         let mut knapsack = Vec::with_capacity(layers.len());
         for items in layers {
-            // Time is set to the area so that minimising the "latency" minimises area.
-            let fits: Vec<Item> = items
-                .iter()
-                .filter(|i| i.time <= interval)
-                .map(|&i| Item { time: i.area, ..i })
-                .collect();
+            let fits: Vec<Item> = items.iter().filter(|i| i.time <= interval).copied().collect();
             if fits.is_empty() {
                 return Ok(None);
             }
-            knapsack.push(pareto(fits));
+            knapsack.push(pareto_area_drop(fits));
         }
         let min_area: u64 = knapsack
             .iter()
@@ -57,17 +52,17 @@ pub(super) fn bisect_interval(
             .iter()
             .map(|o| o.iter().map(|i| i.drop).fold(f64::INFINITY, f64::min))
             .sum();
-        if min_area > budget.get() || min_drop > max_drop + 1e-9 {
+        if min_area > budget.get() || !within_drop_budget(min_drop, max_drop) {
             return Ok(None);
         }
         let Some((chosen, solved_proven)) =
-            solve_items(&knapsack, budget, Some(max_drop), Goal::Latency, per_solve, None)?
+            solve_items(&knapsack, budget, Some(max_drop), Minimise::TotalArea, per_solve, None)?
         else {
             return Ok(None);
         };
         let area: u64 = chosen.iter().map(|i| i.area).sum();
         let drop: f64 = chosen.iter().map(|i| i.drop).sum();
-        if area <= budget.get() && drop <= max_drop + 1e-9 {
+        if area <= budget.get() && within_drop_budget(drop, max_drop) {
             Ok(Some(chosen))
         } else {
             proven &= solved_proven;
@@ -79,7 +74,10 @@ pub(super) fn bisect_interval(
     // Invariant: every candidate below `lo` is infeasible, `best` is feasible at `times[hi]`.
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        match feasible_at(times[mid])? {
+        let Some(&interval) = times.get(mid) else {
+            break;
+        };
+        match feasible_at(interval)? {
             Some(chosen) => {
                 best = Some(chosen);
                 hi = mid;
@@ -87,19 +85,5 @@ pub(super) fn bisect_interval(
             None => lo = mid + 1,
         }
     }
-    Ok(best.map(|chosen| {
-        // Restore the items' real times (the knapsack carried areas there).
-        let chosen = chosen
-            .iter()
-            .zip(layers)
-            .map(|(c, items)| {
-                items
-                    .iter()
-                    .find(|i| i.precision == c.precision && i.replication == c.replication)
-                    .copied()
-                    .unwrap_or(*c)
-            })
-            .collect();
-        (chosen, proven)
-    }))
+    Ok(best.map(|chosen| (chosen, proven)))
 }

@@ -16,6 +16,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::evaluate::{DropOracle, Evaluation, Evaluator, Replicator};
+use super::knapsack::within_drop_budget;
 use super::milp::{solve_joint_from, LayerDrops};
 use super::problem::{SearchError, SearchProblem};
 use super::project::Projector;
@@ -178,12 +179,24 @@ pub fn run_method(
             let mut rng = ChaCha8Rng::seed_from_u64(tools.rl.seed ^ 0x5eed_5eed);
             let mut last = None;
             for episode in 0..tools.rl.episodes.max(1) {
-                let precisions: Vec<Precision> = (0..problem.len())
-                    .map(|_| Precision {
-                        w_bits: problem.bits[rng.random_range(0..problem.bits.len())],
-                        a_bits: problem.bits[rng.random_range(0..problem.bits.len())],
+                // `problem.bits` is not empty (checked by `SearchProblem::new`), so every
+                // draw is an index into it.
+                let mut draw = || {
+                    let i = rng.random_range(0..problem.bits.len());
+                    problem
+                        .bits
+                        .get(i)
+                        .copied()
+                        .ok_or_else(|| SearchError::Input("no bit widths to draw from".into()))
+                };
+                let precisions = (0..problem.len())
+                    .map(|_| {
+                        Ok(Precision {
+                            w_bits: draw()?,
+                            a_bits: draw()?,
+                        })
                     })
-                    .collect();
+                    .collect::<Result<Vec<Precision>, SearchError>>()?;
                 let precisions = match &projector {
                     Some(p) => p.project(&precisions),
                     None => precisions,
@@ -253,7 +266,7 @@ pub fn run_method(
             Ok(MethodResult {
                 method,
                 gain: problem.gain(&t),
-                feasible: drop <= problem.max_drop + 1e-9,
+                feasible: within_drop_budget(drop, problem.max_drop),
                 precisions: solution.precisions,
                 replication: solution.replication,
                 totals: t,

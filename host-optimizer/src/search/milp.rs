@@ -16,12 +16,10 @@
 
 use std::time::Duration;
 
-use good_lp::{
-    coin_cbc, constraint, variable, Expression, ProblemVariables, Solution, SolverModel, Variable, WithInitialSolution,
-};
 use imc_model::{Crossbars, LayerCost, Precision};
 
 use super::interval::bisect_interval;
+use super::knapsack::{pareto, replication_levels, solve_items, within_drop_budget, Item, Minimise};
 use super::problem::{Goal, SearchError, SearchProblem};
 
 /// An additive accuracy model: the drop of the network is the sum of per-layer drops.
@@ -34,16 +32,6 @@ impl<F: Fn(usize, Precision) -> f64> LayerDrops for F {
     fn layer_drop(&self, layer: usize, precision: Precision) -> f64 {
         self(layer, precision)
     }
-}
-
-/// One choice for one layer.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Item {
-    pub(super) precision: Precision,
-    pub(super) replication: u64,
-    pub(super) area: u64,
-    pub(super) time: u64,
-    pub(super) drop: f64,
 }
 
 /// The joint optimum.
@@ -60,130 +48,6 @@ pub struct JointSolution {
     /// CBC proved optimality within the time limit (else: best found, an upper bound on
     /// what the optimum's latency/interval is, so RL's gap to it is understated).
     pub proven_optimal: bool,
-}
-
-/// Smallest replication of each distinct `ceil(p / r)` level, ascending, up to `r_max`.
-pub fn replication_levels(positions: u64, r_max: u64) -> Vec<u64> {
-    let r_max = r_max.min(positions);
-    let mut levels = Vec::new();
-    let mut r = 1;
-    while r <= r_max {
-        levels.push(r);
-        let q = positions.div_ceil(r);
-        if q <= 1 {
-            break;
-        }
-        // Smallest r' with ceil(p / r') <= q - 1.
-        r = positions.div_ceil(q - 1);
-    }
-    levels
-}
-
-/// Keeps the items of one layer that no other item beats on area, time and drop at once.
-pub(super) fn pareto(mut items: Vec<Item>) -> Vec<Item> {
-    items.sort_by(|a, b| {
-        (a.area, a.time)
-            .cmp(&(b.area, b.time))
-            .then(a.drop.total_cmp(&b.drop))
-            .then((b.precision.w_bits, b.precision.a_bits).cmp(&(a.precision.w_bits, a.precision.a_bits)))
-    });
-    let mut kept: Vec<Item> = Vec::new();
-    for item in items {
-        // Every kept item has area <= item.area (sorted), so dominance needs time and drop.
-        if !kept.iter().any(|k| k.time <= item.time && k.drop <= item.drop) {
-            kept.push(item);
-        }
-    }
-    kept
-}
-
-/// Builds and solves the model; `None` when no choice fits both budgets.
-pub(super) fn solve_items(
-    layers: &[Vec<Item>],
-    budget: Crossbars,
-    max_drop: Option<f64>,
-    goal: Goal,
-    time_limit: Duration,
-    start: Option<&[usize]>,
-) -> Result<Option<(Vec<Item>, bool)>, SearchError> {
-    let mut vars = ProblemVariables::new();
-    let x: Vec<Vec<Variable>> = layers
-        .iter()
-        .map(|items| items.iter().map(|_| vars.add(variable().binary())).collect())
-        .collect();
-    let z = vars.add(variable().min(0.0));
-    let time_of = |l: usize| -> Expression {
-        let mut e = Expression::from(0.0);
-        for (item, &v) in layers[l].iter().zip(&x[l]) {
-            e.add_mul(item.time as f64, v);
-        }
-        e
-    };
-    let objective: Expression = match goal {
-        Goal::Latency => (0..layers.len()).map(time_of).sum(),
-        Goal::Throughput => z.into(),
-    };
-    let mut model = vars.minimise(objective).using(coin_cbc);
-    model.set_parameter("seconds", &time_limit.as_secs().max(1).to_string());
-    model.set_parameter("threads", "1");
-    if let Some(start) = start {
-        // A known feasible assignment (one item index per layer) as CBC's first incumbent.
-        let mut values = Vec::new();
-        for (vs, &chosen) in x.iter().zip(start) {
-            values.extend(
-                vs.iter()
-                    .enumerate()
-                    .map(|(i, &v)| (v, if i == chosen { 1.0 } else { 0.0 })),
-            );
-        }
-        if goal == Goal::Throughput {
-            let worst = layers
-                .iter()
-                .zip(start)
-                .map(|(items, &i)| items[i].time)
-                .max()
-                .unwrap_or(0);
-            values.push((z, worst as f64));
-        }
-        model = model.with_initial_solution(values);
-    }
-    let mut area = Expression::from(0.0);
-    let mut drop = Expression::from(0.0);
-    for (l, items) in layers.iter().enumerate() {
-        let one: Expression = x[l].iter().copied().sum();
-        model = model.with(constraint!(one == 1.0));
-        for (item, &v) in items.iter().zip(&x[l]) {
-            area.add_mul(item.area as f64, v);
-            drop.add_mul(item.drop, v);
-        }
-        if goal == Goal::Throughput {
-            model = model.with(constraint!(time_of(l) <= z));
-        }
-    }
-    model = model.with(constraint!(area <= budget.get() as f64));
-    if let Some(max_drop) = max_drop {
-        // A hair of slack so that a sum equal to the budget is not lost to rounding.
-        model = model.with(constraint!(drop <= max_drop + 1e-9));
-    }
-    let solution = match model.solve() {
-        Ok(s) => s,
-        Err(good_lp::ResolutionError::Infeasible) => return Ok(None),
-        Err(e) => return Err(SearchError::Solver(e.to_string())),
-    };
-    let proven_optimal = solution.model().is_proven_optimal();
-    let chosen = layers
-        .iter()
-        .zip(&x)
-        .map(|(items, vs)| {
-            let best = vs
-                .iter()
-                .enumerate()
-                .max_by(|a, b| solution.value(*a.1).total_cmp(&solution.value(*b.1)));
-            best.map(|(i, _)| items[i])
-                .ok_or_else(|| SearchError::Solver("a layer has no choice".into()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some((chosen, proven_optimal)))
 }
 
 /// Exact replication for fixed costs (every layer has a single precision).
@@ -210,7 +74,17 @@ pub fn replicate_exact(costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Re
             pareto(items)
         })
         .collect();
-    let chosen = solve_items(&layers, budget, None, goal, Duration::from_secs(60), None)?;
+    let chosen = solve_items(
+        &layers,
+        budget,
+        None,
+        match goal {
+            Goal::Latency => Minimise::TotalTime,
+            Goal::Throughput => Minimise::MaxTime,
+        },
+        Duration::from_secs(60),
+        None,
+    )?;
     match chosen {
         Some((items, true)) => Ok(Some(items.iter().map(|i| i.replication).collect())),
         Some((_, false)) => Err(SearchError::Solver(
@@ -222,7 +96,7 @@ pub fn replicate_exact(costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Re
 
 /// The precisions a layer may take: 8/8 when pinned, else every pair of allowed widths.
 pub fn layer_choices(problem: &SearchProblem, layer: usize) -> Vec<Precision> {
-    if problem.pinned[layer] {
+    if problem.pinned.get(layer) == Some(&true) {
         return vec![Precision::BASELINE];
     }
     let mut out = Vec::new();
@@ -272,9 +146,9 @@ pub fn solve_joint_from(
     }
     let layers: Vec<Vec<Item>> = options
         .iter()
-        .enumerate()
-        .map(|(l, opts)| {
-            let others = min_area - cheapest[l];
+        .zip(&cheapest)
+        .map(|(opts, &cheapest)| {
+            let others = min_area - cheapest;
             let mut items = Vec::new();
             for &(precision, cost, drop) in opts {
                 let x = cost.xbars.get().max(1);
@@ -307,7 +181,7 @@ pub fn solve_joint_from(
             &layers,
             problem.budget,
             Some(problem.max_drop),
-            problem.goal,
+            Minimise::TotalTime,
             time_limit,
             start.as_deref(),
         )?,
@@ -348,41 +222,23 @@ fn start_items(
     let costs = problem.costs(precisions)?;
     let mut picked = Vec::with_capacity(layers.len());
     let (mut area, mut drop) = (0u64, 0.0f64);
-    for (l, items) in layers.iter().enumerate() {
+    let mapping = costs.iter().zip(precisions).zip(replication);
+    for (l, (items, ((cost, &precision), &r))) in layers.iter().zip(mapping).enumerate() {
         let (a, t, d) = (
-            replication[l].saturating_mul(costs[l].xbars.get()),
-            costs[l].time(replication[l]).get(),
-            drops.layer_drop(l, precisions[l]),
+            r.saturating_mul(cost.xbars.get()),
+            cost.time(r).get(),
+            drops.layer_drop(l, precision),
         );
-        let Some(i) = items
+        let Some((i, item)) = items
             .iter()
-            .position(|it| it.area <= a && it.time <= t && it.drop <= d + 1e-12)
+            .enumerate()
+            .find(|(_, it)| it.area <= a && it.time <= t && it.drop <= d + 1e-12)
         else {
             return Ok(None);
         };
-        area = area.saturating_add(items[i].area);
-        drop += items[i].drop;
+        area = area.saturating_add(item.area);
+        drop += item.drop;
         picked.push(i);
     }
-    Ok((area <= problem.budget.get() && drop <= problem.max_drop + 1e-9).then_some(picked))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replication_levels_are_where_the_quotient_changes() {
-        for p in [1u64, 2, 7, 49, 196, 3136] {
-            let levels = replication_levels(p, u64::MAX);
-            let mut expected = vec![1u64];
-            for r in 2..=p {
-                if p.div_ceil(r) < p.div_ceil(r - 1) {
-                    expected.push(r);
-                }
-            }
-            assert_eq!(levels, expected, "p = {p}");
-        }
-        assert_eq!(replication_levels(49, 3), vec![1, 2, 3]);
-    }
+    Ok((area <= problem.budget.get() && within_drop_budget(drop, problem.max_drop)).then_some(picked))
 }

@@ -33,8 +33,7 @@ impl Mlp {
     /// A network with layer sizes `sizes` (at least input and output), seeded from `rng`.
     pub fn new(sizes: &[usize], head: Head, rng: &mut impl Rng, device: &Device) -> Result<Mlp, SearchError> {
         let mut layers = Vec::new();
-        for pair in sizes.windows(2) {
-            let (fan_in, fan_out) = (pair[0], pair[1]);
+        for (&fan_in, &fan_out) in sizes.iter().zip(sizes.iter().skip(1)) {
             let bound = 1.0 / (fan_in as f32).sqrt();
             let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
             let w = Tensor::from_vec(draw(fan_in * fan_out), (fan_out, fan_in), device).map_err(tensor_error)?;

@@ -181,7 +181,7 @@ impl SearchProblem {
             names: network.layers.iter().map(|l| l.name.clone()).collect(),
             strides: network.layers.iter().map(|l| l.stride).collect(),
             shapes,
-            budget: Crossbars(budget as u64),
+            budget: Crossbars::new(budget as u64),
             goal: spec.goal,
             bits,
             pinned,

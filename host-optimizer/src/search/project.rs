@@ -26,11 +26,13 @@
 
 use imc_model::{LayerCost, Precision};
 
+use super::knapsack::within_drop_budget;
 use super::milp::{layer_choices, LayerDrops};
 use super::problem::{Goal, SearchError, SearchProblem};
 
-/// Slack on drop comparisons so that a sum equal to the budget is not lost to rounding.
-const EPS: f64 = 1e-9;
+/// Slack on the real-valued time and area ratios of the relaxation, so that a ratio equal to
+/// an integer is not pushed past it by rounding (drop budgets use [`within_drop_budget`]).
+const RATIO_SLACK: f64 = 1e-9;
 /// Rounds of "derive the price, project the proposal".
 const ROUNDS: usize = 3;
 /// Area multiplier of a choice that cannot reach the interval even fully replicated.
@@ -71,8 +73,8 @@ impl Choice {
                 self.time / r + lambda * self.xbars * r
             }
             Price::Interval(interval) => {
-                let need = (self.time / interval * (1.0 - EPS)).ceil().max(1.0);
-                let reach = if need > self.positions.max(1.0) * (1.0 + EPS) {
+                let need = (self.time / interval * (1.0 - RATIO_SLACK)).ceil().max(1.0);
+                let reach = if need > self.positions.max(1.0) * (1.0 + RATIO_SLACK) {
                     UNREACHABLE
                 } else {
                     1.0
@@ -123,8 +125,10 @@ impl Projector {
         self.chosen(&self.indices(precisions)).map(|c| c.drop).sum()
     }
 
+    /// The choice at each layer's index in `at`. Every index comes from [`Self::indices`] or
+    /// [`Self::best_move`] over these same tables, so `get` always finds it.
     fn chosen<'s>(&'s self, at: &'s [usize]) -> impl Iterator<Item = &'s Choice> + 's {
-        at.iter().zip(&self.layers).map(|(&i, c)| &c[i])
+        at.iter().zip(&self.layers).filter_map(|(&i, c)| c.get(i))
     }
 
     /// Index of each layer's precision in its table (the first choice when absent, which
@@ -164,7 +168,7 @@ impl Projector {
             Goal::Throughput => {
                 let area = |i: f64| {
                     self.chosen(at)
-                        .map(|c| c.xbars * (c.time / i * (1.0 - EPS)).ceil().max(1.0))
+                        .map(|c| c.xbars * (c.time / i * (1.0 - RATIO_SLACK)).ceil().max(1.0))
                         .sum::<f64>()
                 };
                 let floor = self
@@ -191,7 +195,7 @@ impl Projector {
     }
 
     /// Repairs `precisions` into the accuracy budget, then spends what budget remains; the
-    /// price is re-derived from each result and the best of [`ROUNDS`] rounds is kept.
+    /// price is re-derived from each result and the best of `ROUNDS` rounds is kept.
     pub fn project(&self, precisions: &[Precision]) -> Vec<Precision> {
         let proposal = self.indices(precisions);
         let (mut price, _) = self.price(&proposal);
@@ -211,14 +215,16 @@ impl Projector {
     fn project_at(&self, mut at: Vec<usize>, price: Price) -> Vec<usize> {
         let mut drop: f64 = self.chosen(&at).map(|c| c.drop).sum();
         // Repair: most drop removed per unit of score added.
-        while drop > self.max_drop + EPS {
+        while !within_drop_budget(drop, self.max_drop) {
             let best = self.best_move(&at, |cur, c| {
                 let saved = cur.drop - c.drop;
                 (saved > 0.0).then(|| saved / (c.score(price) - cur.score(price)).max(1e-12))
             });
-            let Some((l, i)) = best else { break };
-            drop += self.layers[l][i].drop - self.layers[l][at[l]].drop;
-            at[l] = i;
+            let Some((l, i, added)) = best else { break };
+            drop += added;
+            if let Some(slot) = at.get_mut(l) {
+                *slot = i;
+            }
         }
         // Spend: most score removed per unit of drop added, within the remaining budget.
         loop {
@@ -226,29 +232,33 @@ impl Projector {
             let best = self.best_move(&at, |cur, c| {
                 let gained = cur.score(price) - c.score(price);
                 let cost = c.drop - cur.drop;
-                (gained > 0.0 && cost <= room + EPS).then(|| gained / cost.max(1e-12))
+                (gained > 0.0 && cost <= room + RATIO_SLACK).then(|| gained / cost.max(1e-12))
             });
-            let Some((l, i)) = best else { break };
-            drop += self.layers[l][i].drop - self.layers[l][at[l]].drop;
-            at[l] = i;
+            let Some((l, i, added)) = best else { break };
+            drop += added;
+            if let Some(slot) = at.get_mut(l) {
+                *slot = i;
+            }
         }
         at
     }
 
-    /// The `(layer, choice)` with the highest `ratio` (ties: first found).
-    fn best_move(&self, at: &[usize], ratio: impl Fn(&Choice, &Choice) -> Option<f64>) -> Option<(usize, usize)> {
-        let mut best: Option<(f64, usize, usize)> = None;
-        for (l, choices) in self.layers.iter().enumerate() {
-            let cur = &choices[at[l]];
+    /// The `(layer, choice, drop added)` with the highest `ratio` (ties: first found).
+    fn best_move(&self, at: &[usize], ratio: impl Fn(&Choice, &Choice) -> Option<f64>) -> Option<(usize, usize, f64)> {
+        let mut best: Option<(f64, usize, usize, f64)> = None;
+        for (l, (choices, &current)) in self.layers.iter().zip(at).enumerate() {
+            let Some(cur) = choices.get(current) else {
+                continue;
+            };
             for (i, c) in choices.iter().enumerate() {
                 if let Some(r) = ratio(cur, c) {
-                    if best.is_none_or(|(b, _, _)| r > b) {
-                        best = Some((r, l, i));
+                    if best.is_none_or(|(b, ..)| r > b) {
+                        best = Some((r, l, i, c.drop - cur.drop));
                     }
                 }
             }
         }
-        best.map(|(_, l, i)| (l, i))
+        best.map(|(_, l, i, added)| (l, i, added))
     }
 }
 

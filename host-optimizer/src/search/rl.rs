@@ -14,7 +14,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use imc_model::{Bits, LayerKind, Precision};
+use imc_model::{Bits, LayerCost, LayerKind, LayerShape, Precision};
 
 use super::agent::{truncated_normal, Ddpg, DdpgConfig, Transition, ACTION_DIM};
 use super::evaluate::{Evaluation, Evaluator};
@@ -70,44 +70,55 @@ pub struct RlOutcome {
 }
 
 /// Maps an action in `[0, 1]` to one of `bits` (equal-width bins, lowest first).
+/// An action of exactly 1 falls in the last bin; an empty `bits` gives 8 bits.
 pub fn action_to_bits(action: f32, bits: &[Bits]) -> Bits {
-    let k = bits.len();
-    let index = ((action.clamp(0.0, 1.0) * k as f32) as usize).min(k - 1);
-    bits[index]
+    let index = (action.clamp(0.0, 1.0) * bits.len() as f32) as usize;
+    bits.get(index).or(bits.last()).copied().unwrap_or(Bits::EIGHT)
 }
 
 /// Static per-layer features (all but the previous action).
 pub fn layer_features(problem: &SearchProblem) -> Vec<Vec<f32>> {
     let n = problem.len();
-    let max_of = |f: &dyn Fn(usize) -> f64| (0..n).map(f).fold(0.0f64, f64::max);
+    // Per layer: shape, baseline cost, larger stride, pinned.
+    let layers = || {
+        let per_layer = problem.shapes.iter().zip(&problem.baseline_costs);
+        per_layer
+            .zip(&problem.strides)
+            .zip(&problem.pinned)
+            .map(|(((shape, cost), &(sh, sw)), &pinned)| (shape, cost, sh.max(sw), pinned))
+    };
+    let max_of = |f: &dyn Fn(&LayerShape, &LayerCost, u32) -> f64| {
+        layers()
+            .map(|(shape, cost, stride, _)| f(shape, cost, stride))
+            .fold(0.0f64, f64::max)
+    };
     let ln = |x: u64| (x.max(1) as f64).ln();
     let norm = |x: f64, m: f64| if m > 0.0 { (x / m) as f32 } else { 0.0 };
-    let dims = |l: usize| *problem.shapes[l].dims();
-    let cost = |l: usize| &problem.baseline_costs[l];
-    let max_cin = max_of(&|l| ln(dims(l).c_in.into()));
-    let max_cout = max_of(&|l| ln(dims(l).c_out.into()));
-    let max_k = max_of(&|l| dims(l).kernel_h.max(dims(l).kernel_w).into());
-    let max_stride = max_of(&|l| problem.strides[l].0.max(problem.strides[l].1).into());
-    let max_p = max_of(&|l| ln(cost(l).positions));
-    let max_x = max_of(&|l| ln(cost(l).xbars.get()));
+    let max_cin = max_of(&|s, _, _| ln(s.dims().c_in.into()));
+    let max_cout = max_of(&|s, _, _| ln(s.dims().c_out.into()));
+    let max_k = max_of(&|s, _, _| s.dims().kernel_h.max(s.dims().kernel_w).into());
+    let max_stride = max_of(&|_, _, stride| stride.into());
+    let max_p = max_of(&|_, cost, _| ln(cost.positions));
+    let max_x = max_of(&|_, cost, _| ln(cost.xbars.get()));
     let latency = problem.baseline.latency.get().max(1) as f64;
     let area = problem.baseline.area.get().max(1) as f64;
-    (0..n)
-        .map(|l| {
-            let d = dims(l);
+    layers()
+        .enumerate()
+        .map(|(l, (shape, cost, stride, pinned))| {
+            let d = shape.dims();
             vec![
                 if n > 1 { l as f32 / (n - 1) as f32 } else { 0.0 },
                 f32::from(u8::from(d.kind == LayerKind::Conv)),
-                f32::from(u8::from(problem.shapes[l].is_depthwise())),
+                f32::from(u8::from(shape.is_depthwise())),
                 norm(ln(d.c_in.into()), max_cin),
                 norm(ln(d.c_out.into()), max_cout),
                 norm(d.kernel_h.max(d.kernel_w).into(), max_k),
-                norm(problem.strides[l].0.max(problem.strides[l].1).into(), max_stride),
-                norm(ln(cost(l).positions), max_p),
-                norm(ln(cost(l).xbars.get()), max_x),
-                (cost(l).time(1).get() as f64 / latency) as f32,
-                (cost(l).xbars.get() as f64 / area) as f32,
-                f32::from(u8::from(problem.pinned[l])),
+                norm(stride.into(), max_stride),
+                norm(ln(cost.positions), max_p),
+                norm(ln(cost.xbars.get()), max_x),
+                (cost.time(1).get() as f64 / latency) as f32,
+                (cost.xbars.get() as f64 / area) as f32,
+                f32::from(u8::from(pinned)),
             ]
         })
         .collect()
@@ -130,14 +141,15 @@ pub fn search(
 ) -> Result<RlOutcome, SearchError> {
     let problem = evaluator.problem();
     let features = layer_features(problem);
-    let free: Vec<usize> = (0..problem.len()).filter(|&l| !problem.pinned[l]).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut agent = Ddpg::new(STATE_DIM, config.ddpg.clone(), &mut rng)?;
     let mut sigma = config.ddpg.noise_sigma;
     let mut moving_average: Option<f64> = None;
     let mut rewards = Vec::with_capacity(config.episodes);
-    let state_of = |l: usize, prev: [f32; ACTION_DIM]| {
-        let mut s = features[l].clone();
+    // Layers that take a step (not pinned).
+    let free_count = problem.pinned.iter().filter(|&&pinned| !pinned).count();
+    let state_of = |layer_features: &[f32], prev: [f32; ACTION_DIM]| {
+        let mut s = layer_features.to_vec();
         s.extend_from_slice(&prev);
         s
     };
@@ -145,29 +157,35 @@ pub fn search(
         let warmup = episode < config.ddpg.warmup_episodes;
         let random_actions = warmup || rng.random::<f64>() < config.ddpg.random_episode_rate;
         let mut precisions = vec![Precision::BASELINE; problem.len()];
-        let mut steps: Vec<(Vec<f32>, [f32; ACTION_DIM])> = Vec::with_capacity(free.len());
+        let mut steps: Vec<(Vec<f32>, [f32; ACTION_DIM])> = Vec::with_capacity(free_count);
         let mut prev = [1.0f32; ACTION_DIM];
-        for &l in &free {
-            let state = state_of(l, prev);
+        for (precision, (layer_features, &pinned)) in precisions.iter_mut().zip(features.iter().zip(&problem.pinned)) {
+            if pinned {
+                continue;
+            }
+            let state = state_of(layer_features, prev);
             let action = if random_actions {
                 [rng.random::<f32>(), rng.random::<f32>()]
             } else {
                 let mu = agent.act(&state)?;
                 mu.map(|m| truncated_normal(&mut rng, f64::from(m), sigma) as f32)
             };
-            precisions[l] = Precision {
-                w_bits: action_to_bits(action[0], &problem.bits),
-                a_bits: action_to_bits(action[1], &problem.bits),
+            let [w_action, a_action] = action;
+            *precision = Precision {
+                w_bits: action_to_bits(w_action, &problem.bits),
+                a_bits: action_to_bits(a_action, &problem.bits),
             };
             steps.push((state, action));
             prev = action;
         }
         if let Some(projector) = projector {
             precisions = projector.project(&precisions);
-            for (step, &l) in steps.iter_mut().zip(&free) {
+            // The steps were taken at the free layers, in order.
+            let free_precisions = precisions.iter().zip(&problem.pinned).filter(|(_, &pinned)| !pinned);
+            for (step, (p, _)) in steps.iter_mut().zip(free_precisions) {
                 step.1 = [
-                    bits_to_action(precisions[l].w_bits, &problem.bits),
-                    bits_to_action(precisions[l].a_bits, &problem.bits),
+                    bits_to_action(p.w_bits, &problem.bits),
+                    bits_to_action(p.a_bits, &problem.bits),
                 ];
             }
         }
@@ -179,20 +197,15 @@ pub fn search(
         let baseline = moving_average.unwrap_or(eval.reward);
         let credited = (eval.reward - baseline) as f32;
         moving_average = Some(0.95 * baseline + 0.05 * eval.reward);
-        for i in 0..steps.len() {
-            let done = i + 1 == steps.len();
-            let next_state = if done {
-                steps[i].0.clone()
-            } else {
-                steps[i + 1].0.clone()
-            };
-            let (state, action) = (steps[i].0.clone(), steps[i].1);
+        // Each step's next state is the following step's; the last step's is its own.
+        let next_steps = steps.iter().skip(1).chain(steps.last());
+        for (i, ((state, action), (next_state, _))) in steps.iter().zip(next_steps).enumerate() {
             agent.remember(Transition {
-                state,
-                action,
+                state: state.clone(),
+                action: *action,
                 reward: credited,
-                next_state,
-                done,
+                next_state: next_state.clone(),
+                done: i + 1 == steps.len(),
             });
         }
         if !warmup {

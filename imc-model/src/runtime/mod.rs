@@ -7,9 +7,10 @@
 //! [`Plan`] validation can panic or index out of bounds.
 
 pub mod dispatch;
-pub mod net;
+mod events;
 pub mod plan;
 mod rows;
+mod runner;
 
 #[cfg(test)]
 mod tests;

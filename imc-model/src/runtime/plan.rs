@@ -15,6 +15,7 @@
 //!
 //! After validation nothing here can panic or index out of bounds.
 
+use core::fmt;
 use core::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use super::{MAX_LAYERS, MAX_LAYER_CYCLES, MAX_POSITIONS, MAX_REPLICAS};
 use crate::arch::ArchConfig;
 use crate::cost::{chip_noc_floor, CostError, LayerCost};
 use crate::layer::{LayerKind, LayerShape};
-use crate::units::{Bits, Precision};
+use crate::units::{Bits, Crossbars, Cycles, Precision};
 
 /// Chip-wide part of a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +74,7 @@ impl PlanLayer {
         self.out_h as u64 * self.out_w as u64
     }
     /// Layer time `max(ceil(P/r) * t, noc_floor)`; valid once the layer is validated.
-    pub const fn time(&self) -> u64 {
+    pub const fn time(&self) -> Cycles {
         let r = if self.replication == 0 {
             1
         } else {
@@ -83,15 +84,15 @@ impl PlanLayer {
             .positions()
             .div_ceil(r)
             .saturating_mul(self.cycles_per_position as u64);
-        if compute > self.noc_floor {
+        Cycles::new(if compute > self.noc_floor {
             compute
         } else {
             self.noc_floor
-        }
+        })
     }
     /// Crossbars of all replicas, `r_l * X_l`.
-    pub const fn area(&self) -> u64 {
-        self.replication as u64 * self.xbars_per_replica as u64
+    pub const fn area(&self) -> Crossbars {
+        Crossbars::new(self.replication as u64 * self.xbars_per_replica as u64)
     }
 }
 
@@ -121,6 +122,64 @@ pub enum PlanError {
     /// The plan could not be derived from the cost model.
     Model(u16),
 }
+
+impl PlanError {
+    /// The layer the refusal is about, if it is about one.
+    pub const fn layer(self) -> Option<u16> {
+        match self {
+            PlanError::LayerCount | PlanError::CountMismatch | PlanError::TileSize => None,
+            PlanError::Shape(i)
+            | PlanError::Replication(i)
+            | PlanError::Cost(i)
+            | PlanError::Bits(i)
+            | PlanError::TooSlow(i)
+            | PlanError::Placement(i)
+            | PlanError::TilesExceeded(i)
+            | PlanError::Model(i) => Some(i),
+        }
+    }
+
+    /// What is wrong, in words, without the layer (a caller may name the layer its way).
+    pub const fn reason(self) -> PlanErrorReason {
+        PlanErrorReason(self)
+    }
+}
+
+/// The words of a [`PlanError`] without its layer index ([`PlanError::reason`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PlanErrorReason(PlanError);
+
+impl fmt::Display for PlanErrorReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            PlanError::LayerCount => write!(f, "it holds 1..={MAX_LAYERS} layers"),
+            PlanError::CountMismatch => write!(f, "the layer count disagrees with the header"),
+            PlanError::TileSize => write!(f, "`xbars_per_tile` is zero"),
+            PlanError::Shape(_) => write!(f, "a dimension is zero or out of range"),
+            PlanError::Replication(_) => {
+                write!(f, "replication outside 1..=min(output positions, {MAX_REPLICAS})")
+            }
+            PlanError::Cost(_) => write!(f, "zero cycles per position or zero crossbars per replica"),
+            PlanError::Bits(_) => write!(f, "a bit width outside 1..=16"),
+            PlanError::TooSlow(_) => write!(f, "the layer takes more than {MAX_LAYER_CYCLES} cycles"),
+            PlanError::Placement(_) => write!(f, "its crossbars do not follow the previous layer's"),
+            PlanError::TilesExceeded(_) => write!(f, "the replicas need more tiles than the chip has"),
+            PlanError::Model(_) => write!(f, "the cost model cannot derive it"),
+        }
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.layer() {
+            Some(i) => write!(f, "layer {i}: {}", self.reason()),
+            None => write!(f, "{}", self.reason()),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PlanError {}
 
 /// A validated plan. See the module invariants.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,15 +314,15 @@ impl Plan {
         }
     }
     /// The pipeline's bottleneck period: the longest layer time, at least the chip floor.
-    pub fn bottleneck(&self) -> u64 {
+    pub fn bottleneck(&self) -> Cycles {
         self.layers
             .iter()
             .map(PlanLayer::time)
-            .fold(self.header.chip_noc_floor, u64::max)
+            .fold(Cycles::new(self.header.chip_noc_floor), Cycles::max)
     }
     /// Total crossbars of the plan, `sum r_l X_l`.
-    pub fn area(&self) -> u64 {
-        self.layers.last().map_or(0, |l| l.first_xbar + l.area())
+    pub fn area(&self) -> Crossbars {
+        Crossbars::new(self.layers.last().map_or(0, |l| l.first_xbar + l.area().get()))
     }
 }
 
@@ -368,7 +427,7 @@ impl PlanBuilder {
         }
         let end = self
             .next_xbar
-            .checked_add(l.area())
+            .checked_add(l.area().get())
             .ok_or(PlanError::Placement(index))?;
         let tiles = u64::from(self.header.tiles);
         if tiles > 0 && end.div_ceil(self.xbars_per_tile.get()) > tiles {

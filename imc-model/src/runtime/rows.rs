@@ -20,8 +20,9 @@
 //! Invariant: every time here is at or before the corresponding `layer`-mode time, because
 //! every wave starts no later than the layer-mode start plus the waves before it.
 
-use super::dispatch::{DispatchSink, Runner};
+use super::events::DispatchSink;
 use super::plan::PlanLayer;
+use super::runner::Runner;
 use super::MAX_ROW_BANDS;
 
 /// Band completion times of the producer and the current layer.

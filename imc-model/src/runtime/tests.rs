@@ -110,7 +110,7 @@ fn layer_mode_reproduces_cost_model_and_oracle() {
     // One event per replica per layer execution.
     assert_eq!(out.dispatch_events, 4 * (5 + 3 + 1 + 1));
     assert_eq!(out.layer_executions, 16);
-    assert_eq!(plan.area(), model.area.get());
+    assert_eq!(plan.area(), model.area);
 }
 
 #[test]
@@ -245,7 +245,7 @@ proptest! {
         let model = model_totals(&arch, &spec);
         let layer = run(&plan, Mode::Layer, n, &mut NoSink).unwrap();
         prop_assert_eq!(layer.latency, model.latency);
-        let expected_interval = if n > 1 { model.interval } else { Cycles(0) };
+        let expected_interval = if n > 1 { model.interval } else { Cycles::new(0) };
         prop_assert_eq!(layer.interval, expected_interval);
         prop_assert_eq!(oracle_layer_mode(&plan, n), (model.latency.get(), expected_interval.get()));
         let row = run(&plan, Mode::Row, n, &mut NoSink).unwrap();

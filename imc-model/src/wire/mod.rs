@@ -29,8 +29,8 @@ pub use frame::{decode, encode, FrameReader, Pushed, WireError};
 /// Re-exported so both sides name the same `heapless` version in messages.
 pub use heapless;
 
-use crate::runtime::net::{NetError, NetLayer, NET_MAX_INPUT};
 use crate::runtime::{Mode, PlanError, PlanHeader, PlanLayer, RunError, RunOutcome};
+use crate::xbar::net::{NetError, NetLayer, NET_MAX_INPUT};
 use crate::ArchParams;
 
 /// Format version carried by every frame; a peer with another version is refused.
@@ -132,7 +132,7 @@ pub enum Reply {
 pub struct Classification {
     /// Index of the largest logit (first on ties).
     pub class: u8,
-    /// [`crate::runtime::net::logits_digest`] of the logits.
+    /// [`crate::xbar::net::logits_digest`] of the logits.
     pub logits_digest: u32,
     /// What the forward pass cost the controller, in [`Capabilities::counter`] units.
     pub controller_cost: u64,
@@ -153,7 +153,7 @@ pub struct Capabilities {
     pub max_inferences: u32,
     /// What the controller's own counter counts.
     pub counter: CounterKind,
-    /// [`crate::runtime::net::NET_MAX_WEIGHTS`] as compiled into the firmware (0: no
+    /// [`crate::xbar::net::NET_MAX_WEIGHTS`] as compiled into the firmware (0: no
     /// functional runs).
     pub net_max_weights: u32,
 }
@@ -191,6 +191,21 @@ pub enum ErrorCode {
     /// A functional upload step or sample was refused; the network is not runnable until
     /// a new upload commits (a refused sample leaves it runnable).
     Net(NetError),
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ErrorCode::Frame => write!(f, "damaged frame (bad COBS or CRC, or too long)"),
+            ErrorCode::Decode => write!(f, "the frame's body does not decode"),
+            ErrorCode::Version(v) => write!(f, "another wire format version (the controller speaks {v})"),
+            ErrorCode::Sequence => write!(f, "an upload chunk or commit out of sequence"),
+            ErrorCode::Plan(e) => write!(f, "invalid plan: {e}"),
+            ErrorCode::NoPlan => write!(f, "no plan is installed"),
+            ErrorCode::Run(e) => write!(f, "run refused: {e}"),
+            ErrorCode::Net(e) => write!(f, "functional network refused: {e}"),
+        }
+    }
 }
 
 /// The controller's measurements of one run.

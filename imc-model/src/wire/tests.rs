@@ -113,7 +113,7 @@ fn worst_case_functional_chunks_fit_a_frame() {
         noc_bits_per_cycle: u64::MAX,
         ..crate::ArchParams::ISAAC
     };
-    let layer = crate::runtime::net::NetLayer {
+    let layer = crate::xbar::net::NetLayer {
         input: (u16::MAX, u16::MAX, u16::MAX),
         c_out: u16::MAX,
         kernel: (u8::MAX, u8::MAX),
@@ -121,7 +121,7 @@ fn worst_case_functional_chunks_fit_a_frame() {
         pad: (u8::MAX, u8::MAX),
         w_bits: 8,
         a_bits: 8,
-        requant: Some(crate::runtime::net::NetRequant {
+        requant: Some(crate::xbar::net::NetRequant {
             multiplier: u32::MAX,
             shift: u8::MAX,
             out_bits: 8,
@@ -132,7 +132,7 @@ fn worst_case_functional_chunks_fit_a_frame() {
     let mut biases = heapless::Vec::new();
     biases.resize(NET_BIASES_CHUNK, i32::MIN).unwrap();
     let mut input = heapless::Vec::new();
-    input.resize(crate::runtime::net::NET_MAX_INPUT, 0xff).unwrap();
+    input.resize(crate::xbar::net::NET_MAX_INPUT, 0xff).unwrap();
     let requests = [
         Request::NetBegin { arch, layers: u8::MAX },
         Request::NetLayer(layer),
@@ -155,7 +155,7 @@ fn worst_case_functional_chunks_fit_a_frame() {
         logits_digest: u32::MAX,
         controller_cost: u64::MAX,
     });
-    let refused = Reply::Error(ErrorCode::Net(crate::runtime::net::NetError::Capacity));
+    let refused = Reply::Error(ErrorCode::Net(crate::xbar::net::NetError::Capacity));
     for r in [classified, refused] {
         assert_eq!(read_back::<Reply>(&frame_of(1, &r)), Ok(Envelope { seq: 1, body: r }));
     }
@@ -187,9 +187,9 @@ fn every_message_round_trips() {
         assert_eq!(read_back::<Request>(&frame_of(seq, &r)), Ok(Envelope { seq, body: r }));
     }
     let outcome = RunOutcome {
-        latency: Cycles(123_456_789),
-        interval: Cycles(4_567),
-        makespan: Cycles(u64::MAX),
+        latency: Cycles::new(123_456_789),
+        interval: Cycles::new(4_567),
+        makespan: Cycles::new(u64::MAX),
         dispatch_events: 1 << 40,
         layer_executions: 216,
     };

@@ -43,6 +43,10 @@ impl ConvGeometry {
             pad: (0, 0),
         }
     }
+    /// Whether this is the fully-connected case (1x1 kernel over a 1x1 map).
+    pub const fn is_fc(&self) -> bool {
+        self.kernel.0 == 1 && self.kernel.1 == 1 && self.in_h == 1 && self.in_w == 1
+    }
     fn out_dim(input: usize, kernel: usize, stride: usize, pad: usize) -> Option<usize> {
         let padded = input.checked_add(pad.checked_mul(2)?)?;
         Some(padded.checked_sub(kernel)? / stride + 1)

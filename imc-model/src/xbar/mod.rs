@@ -10,7 +10,8 @@
 //!   digitally (exactly), row blocks are added, the layer bias is added, and [`Requant`]
 //!   maps the accumulator to the next layer's `b_a`.
 //!
-//! [`mvm`] is the matrix-vector core; [`QuantizedLayer`] runs a conv (im2col positions over
+//! [`mvm()`] is the matrix-vector core; [`net`] runs a whole network of such layers from a
+//! fixed-capacity store (the controller's functional inference); [`QuantizedLayer`] runs a conv (im2col positions over
 //! the same core) or a fully-connected layer. Everything works on caller-owned slices: no
 //! allocation, integer only (the single float is [`Requant::from_scale`], used when a plan
 //! is prepared, never in the datapath), so host and Cortex-M results are identical.
@@ -26,6 +27,7 @@
 
 mod layer;
 mod mvm;
+pub mod net;
 mod requant;
 #[cfg(test)]
 mod tests;
