@@ -73,7 +73,7 @@ fuzz_target!(|input: Input| {
             noc_floor: l.noc_floor % (MAX_LAYER_CYCLES + 1),
             first_xbar: next_xbar,
         };
-        next_xbar += layer.area();
+        next_xbar += layer.area().get();
         layers.push(layer);
     }
     let header = PlanHeader {

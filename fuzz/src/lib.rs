@@ -51,7 +51,7 @@ pub fn check_plan(plan: &Plan, layers: &[PlanLayer]) {
     assert_eq!(plan.area().get(), next_xbar);
     let bottleneck = layers
         .iter()
-        .map(PlanLayer::time)
+        .map(|l| l.time().get())
         .fold(plan.header().chip_noc_floor, u64::max);
     assert_eq!(plan.bottleneck().get(), bottleneck);
     assert!(bottleneck <= MAX_LAYER_CYCLES);
@@ -140,7 +140,7 @@ fn checked_run(plan: &Plan, mode: Mode, inferences: u32) -> RunOutcome {
 /// period); row mode is never later and has the same period.
 pub fn check_runs(plan: &Plan, inferences: u32) {
     let layer = checked_run(plan, Mode::Layer, inferences);
-    let latency: u64 = plan.layers().iter().map(PlanLayer::time).sum();
+    let latency: u64 = plan.layers().iter().map(|l| l.time().get()).sum();
     let period = plan.bottleneck().get();
     let later = u64::from(inferences - 1) * period;
     assert_eq!(layer.latency.get(), latency, "layer-mode latency");
