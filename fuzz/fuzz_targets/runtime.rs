@@ -25,7 +25,7 @@ const MAX_FUZZ_INFERENCES: u32 = 6;
 struct Input {
     xbars_per_tile: u16,
     tiles: u16,
-    chip_noc_floor: u64,
+    chip_floor_cycles: u64,
     inferences: u8,
     layers: Vec<LayerInput>,
 }
@@ -42,7 +42,7 @@ struct LayerInput {
     replication: u16,
     w_bits: u8,
     a_bits: u8,
-    noc_floor: u64,
+    floor_cycles: u64,
 }
 
 fuzz_target!(|input: Input| {
@@ -70,7 +70,7 @@ fuzz_target!(|input: Input| {
             replication: u32::try_from(replication).unwrap_or(1),
             w_bits: 1 + l.w_bits % 16,
             a_bits: 1 + l.a_bits % 16,
-            noc_floor: l.noc_floor % (MAX_LAYER_CYCLES + 1),
+            floor_cycles: l.floor_cycles % (MAX_LAYER_CYCLES + 1),
             first_xbar: next_xbar,
         };
         next_xbar += layer.area().get();
@@ -80,7 +80,7 @@ fuzz_target!(|input: Input| {
         layer_count: layers.len() as u16,
         xbars_per_tile: u32::from(input.xbars_per_tile).max(1),
         tiles: u32::from(input.tiles),
-        chip_noc_floor: input.chip_noc_floor % (MAX_LAYER_CYCLES + 1),
+        chip_floor_cycles: input.chip_floor_cycles % (MAX_LAYER_CYCLES + 1),
     };
     let Ok(plan) = Plan::new(header, &layers) else {
         return;

@@ -31,7 +31,7 @@ pub fn check_plan(plan: &Plan, layers: &[PlanLayer]) {
         assert!(Bits::new(l.w_bits).is_some() && Bits::new(l.a_bits).is_some());
         assert!(!l.fully_connected || (l.out_h, l.out_w) == (1, 1));
         let compute = positions.div_ceil(r) * u64::from(l.cycles_per_position);
-        assert_eq!(l.time().get(), compute.max(l.noc_floor));
+        assert_eq!(l.time().get(), compute.max(l.floor_cycles));
         assert!(l.time().get() <= MAX_LAYER_CYCLES);
         assert_eq!(l.first_xbar, next_xbar, "layer {index}: placement");
         next_xbar = next_xbar
@@ -52,7 +52,7 @@ pub fn check_plan(plan: &Plan, layers: &[PlanLayer]) {
     let bottleneck = layers
         .iter()
         .map(|l| l.time().get())
-        .fold(plan.header().chip_noc_floor, u64::max);
+        .fold(plan.header().chip_floor_cycles, u64::max);
     assert_eq!(plan.bottleneck().get(), bottleneck);
     assert!(bottleneck <= MAX_LAYER_CYCLES);
 }
@@ -136,7 +136,7 @@ fn checked_run(plan: &Plan, mode: Mode, inferences: u32) -> RunOutcome {
 
 /// Runs `plan` in both modes for `inferences` (`1..=MAX_INFERENCES`) inferences and checks
 /// the documented outcomes: layer mode is the closed form of a flow shop of identical jobs
-/// released every `chip_noc_floor` cycles (latency `sum T_l`, interval the bottleneck
+/// released every `chip_floor_cycles` cycles (latency `sum T_l`, interval the bottleneck
 /// period); row mode is never later and has the same period.
 pub fn check_runs(plan: &Plan, inferences: u32) {
     let layer = checked_run(plan, Mode::Layer, inferences);

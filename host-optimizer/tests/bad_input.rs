@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use host_optimizer::network;
 use host_optimizer::plan_file::{self, PlanFile};
+use imc_model::physical::PhysicalParams;
 use imc_model::{ArchConfig, Precision};
 use serde_json::{json, Value};
 
@@ -157,7 +158,15 @@ const CASES: &[Case] = &[
     Case { id: "onnx-input-shape-syntax", files: &[], args: &["plan", "--network", "@net.onnx", "--input-shape", "3,x,8"], expect: &["invalid value '3,x,8' for '--input-shape <C,H,W>': `x` in `3,x,8` is not a positive integer"] },
     Case { id: "onnx-input-shape-other-file", files: &[], args: &["plan", "--network", "digits", "--input-shape", "1,8,8"], expect: &["digits: field `input_shape`: an input shape (--input-shape) applies to .onnx files only"] },
     // --- architecture files ---
-    Case { id: "arch-missing", files: &[], args: &["plan", "--network", "digits", "--arch", "@isaac2"], expect: &["isaac2: no such preset or file (presets: isaac, isaac-noc)"] },
+    Case { id: "arch-missing", files: &[], args: &["plan", "--network", "digits", "--arch", "@isaac2"], expect: &["isaac2: no such preset or file (presets: isaac, ideal, isaac-noc)"] },
+    Case { id: "phys-zero-hierarchy", files: &[("ima0.toml", Text("base = \"isaac\"\n[physical]\nimas_per_tile = 0\n"))], args: &["plan", "--network", "digits", "--arch", "@ima0.toml"], expect: &["ima0.toml: field `physical.imas_per_tile`: 0 is out of range (minimum 1, maximum 4096)"] },
+    Case { id: "phys-absurd-energy", files: &[("adc.toml", Text("base = \"isaac\"\n[physical]\nadc_pj = \"2000000\"\n"))], args: &["plan", "--network", "digits", "--arch", "@adc.toml"], expect: &["adc.toml: field `physical.adc_pj`: 2000000 is out of range (minimum 0.000001, maximum 1000000)"] },
+    Case { id: "phys-zero-energy", files: &[("e0.toml", Text("base = \"isaac\"\n[physical]\nbuffer_pj_per_bit = 0\n"))], args: &["plan", "--network", "digits", "--arch", "@e0.toml"], expect: &["e0.toml: field `physical.buffer_pj_per_bit`: 0 is out of range"] },
+    Case { id: "phys-narrow-link", files: &[("link.toml", Text("base = \"isaac\"\n[physical]\nlink_bits_per_cycle = 4\n"))], args: &["plan", "--network", "digits", "--arch", "@link.toml"], expect: &["link.toml: field `physical.link_bits_per_cycle`: 4 is out of range (minimum 16, maximum 1048576)"] },
+    Case { id: "phys-not-a-number", files: &[("word.toml", Text("base = \"isaac\"\n[physical]\nima_area_mm2 = \"small\"\n"))], args: &["plan", "--network", "digits", "--arch", "@word.toml"], expect: &["word.toml: field `physical.ima_area_mm2`: invalid value: string \"small\""] },
+    Case { id: "phys-tile-mismatch", files: &[("tile.toml", Text("base = \"isaac\"\n[physical]\nimas_per_tile = 6\n"))], args: &["plan", "--network", "digits", "--arch", "@tile.toml"], expect: &["tile.toml: field `xbars_per_tile`: 96 must equal physical.xbars_per_ima x physical.imas_per_tile = 48"] },
+    Case { id: "phys-not-a-table", files: &[("pt.toml", Text("base = \"isaac\"\nphysical = 3\n"))], args: &["plan", "--network", "digits", "--arch", "@pt.toml"], expect: &["pt.toml: field `physical`: must be a table of section 9.1 fields"] },
+    Case { id: "phys-buffer-too-small", files: &[("buf.toml", Text("base = \"isaac\"\n[physical]\ntile_buffer_bytes = 64\n"))], args: &["plan", "--network", "digits", "--arch", "@buf.toml"], expect: &["layer `conv2`: its line buffers need 3072 bits but its tiles hold 512"] },
     Case { id: "arch-out-of-range", files: &[("adc0.toml", Text("base = \"isaac\"\nadc_bits = 0\n"))], args: &["plan", "--network", "digits", "--arch", "@adc0.toml"], expect: &["adc0.toml: field `adc_bits`: 0 is out of range (accepted 1..=32)"] },
     Case { id: "arch-wrong-type", files: &[("rows.toml", Text("base = \"isaac\"\nxbar_rows = \"128\"\n"))], args: &["plan", "--network", "digits", "--arch", "@rows.toml"], expect: &["rows.toml: field `xbar_rows`: invalid type: string \"128\", expected u32"] },
     Case { id: "arch-overflow", files: &[("adc300.toml", Text("base = \"isaac\"\nadc_bits = 300\n"))], args: &["plan", "--network", "digits", "--arch", "@adc300.toml"], expect: &["adc300.toml: field `adc_bits`: invalid value: integer `300`, expected u8"] },
@@ -186,7 +195,8 @@ const CASES: &[Case] = &[
     Case { id: "bits-negative", files: &[], args: &["plan", "--network", "digits", "--bits", "-1/8"], expect: &["--bits: weight bits = -1 is out of range (1..=8)"] },
     Case { id: "bits-syntax", files: &[], args: &["plan", "--network", "digits", "--bits", "4/4/4"], expect: &["--bits: `4/4/4` is not W/A (e.g. 4/6)"] },
     // --- other command-line values ---
-    Case { id: "cli-area-below-minimum", files: &[], args: &["plan", "--network", "digits", "--area-factor", "0.5"], expect: &["the budget of 6 crossbars (area factor 0.5) cannot hold `digits` at these precisions: the minimum area is 12 crossbars"] },
+    Case { id: "cli-area-below-minimum", files: &[], args: &["plan", "--network", "digits", "--arch", "ideal", "--area-factor", "0.5"], expect: &["the budget of 6 crossbars (area factor 0.5) cannot hold `digits` at these precisions: the minimum area is 12 crossbars"] },
+    Case { id: "cli-area-below-minimum-imas", files: &[], args: &["plan", "--network", "resnet18", "--area-factor", "0.9"], expect: &["the budget of 325 IMAs (area factor 0.9) cannot hold `resnet18` at these precisions: the minimum area is 364 IMAs (area factor 1.0000)"] },
     Case { id: "cli-area-nan", files: &[], args: &["plan", "--network", "digits", "--area-factor", "nan"], expect: &["invalid value 'nan' for '--area-factor <F>': nan is outside (0, 1000]"] },
     Case { id: "cli-area-negative", files: &[], args: &["search", "--network", "digits", "--area-factor", "-1"], expect: &["invalid value '-1' for '--area-factor <F>': -1 is outside (0, 1000]"] },
     Case { id: "cli-not-a-number", files: &[], args: &["plan", "--network", "digits", "--alpha", "half"], expect: &["invalid value 'half' for '--alpha <ALPHA>': `half` is not a number"] },
@@ -209,8 +219,9 @@ const CASES: &[Case] = &[
     Case { id: "plan-empty", files: &[("empty.plan", Text(""))], args: &["run", "--plan", "@empty.plan"], expect: &["empty.plan: not a valid lrmp plan file: Hit the end of buffer"] },
     Case { id: "plan-truncated", files: &[("cut.plan", Gen(|| plan_of("digits", |_| {})[..20].to_vec()))], args: &["run", "--plan", "@cut.plan"], expect: &["cut.plan: not a valid lrmp plan file: Hit the end of buffer"] },
     Case { id: "plan-trailing-bytes", files: &[("long.plan", Gen(|| [plan_of("digits", |_| {}), b"xx".to_vec()].concat()))], args: &["run", "--plan", "@long.plan"], expect: &["long.plan: not a valid lrmp plan file: 2 trailing bytes"] },
-    Case { id: "plan-other-version", files: &[("v2.plan", Gen(|| plan_of("digits", |f| f.format_version = 2)))], args: &["run", "--plan", "@v2.plan"], expect: &["v2.plan: plan file format version 2, but this lrmp reads version 1"] },
-    Case { id: "plan-not-a-plan", files: &[("net.plan", Text(DIGITS_CSV))], args: &["run", "--plan", "@net.plan"], expect: &["net.plan: plan file format version 110, but this lrmp reads version 1 (a plan from another lrmp version, or not a plan file)"] },
+    Case { id: "plan-other-version", files: &[("v1.plan", Gen(|| plan_of("digits", |f| f.format_version = 1)))], args: &["run", "--plan", "@v1.plan"], expect: &["v1.plan: plan file format version 1, but this lrmp reads version 2"] },
+    Case { id: "plan-not-a-plan", files: &[("net.plan", Text(DIGITS_CSV))], args: &["run", "--plan", "@net.plan"], expect: &["net.plan: plan file format version 110, but this lrmp reads version 2 (a plan from another lrmp version, or not a plan file)"] },
+    Case { id: "plan-buffer-overflow", files: &[("buf.plan", Gen(|| plan_of("digits", |f| f.physical = Some(PhysicalParams { tile_buffer_bytes: 64, ..PhysicalParams::ISAAC }))))], args: &["run", "--plan", "@buf.plan"], expect: &["buf.plan: conv2: layer 1: line buffers need 3072 bits but its tiles hold 512"] },
     Case { id: "plan-tampered", files: &[("zero.plan", Gen(|| plan_of("digits", |f| f.layers[1].replication = 0)))], args: &["run", "--plan", "@zero.plan"], expect: &["zero.plan: conv2: "] },
     Case { id: "plan-tampered-arch", files: &[("arch.plan", Gen(|| plan_of("digits", |f| f.arch.adc_bits = 0)))], args: &["run", "--plan", "@arch.plan"], expect: &["arch.plan: arch: field `adc_bits` = 0 is out of range"] },
     Case { id: "plan-wrong-network", files: &[("vgg.plan", Gen(|| plan_of("vgg16", |_| {})))], args: &["run", "--plan", "@vgg.plan", "--functional"], expect: &["--functional needs a plan of the `digits` network;", "vgg.plan maps `vgg16`"] },

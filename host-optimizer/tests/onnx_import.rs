@@ -10,7 +10,7 @@
 mod recompute;
 
 use host_optimizer::network::{self, onnx::ImportOptions, Network};
-use recompute::{check_report, lrmp, plan_json};
+use recompute::{check_physical_report, check_report, lrmp, plan_json};
 
 fn data(path: &str) -> String {
     format!("{}/../data/{path}", env!("CARGO_MANIFEST_DIR"))
@@ -50,20 +50,25 @@ fn every_onnx_file_plans_and_its_report_follows_the_cost_model() {
         if let Some(s) = shape {
             args.extend(["--input-shape", s]);
         }
-        let report = plan_json(&args);
+        let ideal = [args.as_slice(), &["--arch", "ideal"]].concat();
+        let report = plan_json(&ideal);
         assert_eq!(report["layers"].as_array().map(Vec::len), Some(layers), "{file}");
         check_report(&report);
-        let wider = [args.as_slice(), &["--area-factor", "2", "--objective", "throughput"]].concat();
+        let wider = [ideal.as_slice(), &["--area-factor", "2", "--objective", "throughput"]].concat();
         check_report(&plan_json(&wider));
+        // The default, physical preset (DESIGN section 9).
+        let physical = [args.as_slice(), &["--area-factor", "2", "--objective", "throughput"]].concat();
+        check_physical_report(&plan_json(&physical));
     }
 }
 
 #[test]
 fn pimcomp_shufflenet_imports_and_plans() {
     let path = data("pimcomp-json/shufflenet.json");
-    let report = plan_json(&["--network", path.as_str()]);
+    let report = plan_json(&["--network", path.as_str(), "--arch", "ideal"]);
     assert_eq!(report["layers"].as_array().map(Vec::len), Some(50));
     check_report(&report);
+    check_physical_report(&plan_json(&["--network", path.as_str(), "--area-factor", "1.5"]));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `lrmp plan` end to end: every built-in network's JSON report is recomputed here from its
-//! own per-layer fields with DESIGN section 3 written out independently, and bad input
-//! exits with code 2 and a message that names what is wrong.
+//! own fields with DESIGN section 3 (preset `ideal`) and section 9 (the default, physical
+//! `isaac`) written out independently, and bad input exits with code 2 and a message that
+//! names what is wrong.
 
 // Test code: a failed assertion (or unwrap, or out-of-range index) is the report we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -8,15 +9,15 @@
 #[path = "common/recompute.rs"]
 mod recompute;
 
-use recompute::{check_report, lrmp, plan_json, u};
+use recompute::{check_physical_report, check_report, lrmp, plan_json, u};
 use serde_json::Value;
 
 #[test]
 fn every_builtin_baseline_report_follows_the_cost_model() {
     for net in ["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"] {
-        let report = plan_json(&["--network", net]);
+        let report = plan_json(&["--network", net, "--arch", "ideal"]);
         assert_eq!(report["network"], net);
-        assert_eq!(report["arch"], "isaac");
+        assert_eq!(report["arch"], "ideal");
         check_report(&report);
         // Area factor 1.0 at 8/8: the baseline itself is the only feasible mapping.
         assert_eq!(report["result"]["latency_cycles"], report["baseline"]["latency_cycles"]);
@@ -28,8 +29,9 @@ fn every_builtin_baseline_report_follows_the_cost_model() {
 
 #[test]
 fn mixed_precision_keeps_the_ends_at_eight_bits() {
-    let report = plan_json(&["--network", "resnet18", "--bits", "4/5"]);
+    let report = plan_json(&["--network", "resnet18", "--bits", "4/5", "--arch", "ideal"]);
     check_report(&report);
+    check_physical_report(&plan_json(&["--network", "resnet18", "--bits", "4/5"]));
     let layers = report["layers"].as_array().unwrap();
     let bits = |l: &Value| (u(l, "w_bits"), u(l, "a_bits"));
     assert_eq!(bits(&layers[0]), (8, 8));
@@ -42,11 +44,56 @@ fn mixed_precision_keeps_the_ends_at_eight_bits() {
 #[test]
 fn replication_reports_follow_the_cost_model() {
     for objective in ["latency", "throughput"] {
-        let report = plan_json(&["--network", "resnet18", "--area-factor", "2", "--objective", objective]);
+        let report = plan_json(&[
+            "--network",
+            "resnet18",
+            "--area-factor",
+            "2",
+            "--objective",
+            objective,
+            "--arch",
+            "ideal",
+        ]);
         check_report(&report);
         assert!(report["throughput_gain"].as_f64().unwrap() > 1.0, "{objective}");
         assert!(report["optimality"]["interval_lower_bound_cycles"].as_u64().unwrap() > 0);
     }
+}
+
+/// The Done-when of the physical model: on the default preset every built-in network's plan
+/// at 1.5x area reports area in mm², energy and a binding per layer, and no layer exceeds its
+/// ingress, egress or buffer limits (DESIGN section 9 recomputed from the report alone).
+#[test]
+fn every_builtin_physical_report_follows_design_section_9() {
+    for net in ["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"] {
+        for objective in ["throughput", "latency"] {
+            let report = plan_json(&["--network", net, "--area-factor", "1.5", "--objective", objective]);
+            assert_eq!(report["arch"], "isaac");
+            let (latency, interval) = check_physical_report(&report);
+            // Replication never makes the objective worse than the baseline.
+            let base = &report["baseline"];
+            match objective {
+                "throughput" => assert!(interval <= u(base, "interval_cycles"), "{net}"),
+                _ => assert!(latency <= u(base, "latency_cycles"), "{net}"),
+            }
+        }
+        // At 1.0: replicas may still fill the crossbars an IMA holds beyond one replica
+        // (conv1 of resnet18 is 4 crossbars in an IMA of 8), never worse than the baseline.
+        let report = plan_json(&["--network", net]);
+        let (latency, _) = check_physical_report(&report);
+        assert!(latency <= u(&report["baseline"], "latency_cycles"), "{net}");
+        assert_eq!(report["result"]["area_imas"], report["baseline"]["area_imas"], "{net}");
+    }
+    let noc = plan_json(&["--network", "resnet18", "--area-factor", "2", "--arch", "isaac-noc"]);
+    check_physical_report(&noc);
+}
+
+/// `--arch ideal` is DESIGN section 3 alone: no physical field in its report.
+#[test]
+fn ideal_reports_have_no_physical_fields() {
+    let report = plan_json(&["--network", "resnet18", "--area-factor", "1.5", "--arch", "ideal"]);
+    assert!(report.get("arch_params").is_none() && report.get("energy_gain").is_none());
+    assert!(report["layers"][0].get("binding").is_none());
 }
 
 fn assert_bad_input(args: &[&str], needle: &str) {

@@ -13,14 +13,16 @@ use std::fmt;
 use std::path::Path;
 
 use imc_model::cost::{totals, LayerCost};
+use imc_model::physical::{self, floors::out_bits, PhysLayer, PhysicalConfig, PhysicalParams};
 use imc_model::runtime::{Plan, PlanError};
-use imc_model::{ArchConfig, ArchParams, LayerDims, LayerShape, Precision, Totals};
+use imc_model::{ArchConfig, ArchParams, Cycles, LayerDims, LayerShape, Precision, Totals};
 use serde::{Deserialize, Serialize};
 
 use lrmp_network::Network;
 
-/// Version of the plan-file layout; bumped on any change.
-pub const PLAN_FILE_VERSION: u16 = 1;
+/// Version of the plan-file layout; bumped on any change (2: the physical model's
+/// parameters and each layer's vertical stride).
+pub const PLAN_FILE_VERSION: u16 = 2;
 
 /// The mapping of one network onto one architecture.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +33,8 @@ pub struct PlanFile {
     pub network: String,
     /// Hardware parameters.
     pub arch: ArchParams,
+    /// The physical model's parameters (DESIGN 9.1), `None` for section 3 alone.
+    pub physical: Option<PhysicalParams>,
     /// Mappable layers in execution order.
     pub layers: Vec<PlanFileLayer>,
 }
@@ -46,6 +50,8 @@ pub struct PlanFileLayer {
     pub precision: Precision,
     /// Replication factor.
     pub replication: u64,
+    /// Vertical stride `s_h` (the physical model's halo).
+    pub stride_h: u32,
 }
 
 /// Why a plan file could not be built, read or used.
@@ -116,9 +122,21 @@ pub struct ValidPlan {
     pub runtime: Plan,
 }
 
-/// Builds a plan file from a network, per-layer precisions and per-layer replication.
+/// Builds a plan file for the cost model of DESIGN section 3 alone (preset `ideal`).
 pub fn build(
     arch: &ArchConfig,
+    network: &Network,
+    precisions: &[Precision],
+    replication: &[u64],
+) -> Result<PlanFile, PlanFileError> {
+    build_with(arch, None, network, precisions, replication)
+}
+
+/// Builds a plan file from a network, per-layer precisions and per-layer replication, under
+/// the physical model when `physical` is given.
+pub fn build_with(
+    arch: &ArchConfig,
+    physical: Option<&PhysicalConfig>,
     network: &Network,
     precisions: &[Precision],
     replication: &[u64],
@@ -141,12 +159,14 @@ pub fn build(
             dims: *l.shape.dims(),
             precision,
             replication,
+            stride_h: l.stride.0,
         })
         .collect();
     let file = PlanFile {
         format_version: PLAN_FILE_VERSION,
         network: network.name.clone(),
         arch: *arch.params(),
+        physical: physical.map(|p| *p.params()),
         layers,
     };
     file.validate()?;
@@ -197,19 +217,57 @@ impl PlanFile {
             shapes.push(shape);
         }
         let replication: Vec<u64> = self.layers.iter().map(|l| l.replication).collect();
-        let totals = totals(&arch, &costs, &replication).map_err(|e| match e {
-            imc_model::CostError::Replication { layer, .. } => {
-                invalid(self.layers.get(layer).map_or("?", |l| l.name.as_str()), e.to_string())
-            }
+        let layer_name = |layer: usize| self.layers.get(layer).map_or("?", |l| l.name.as_str());
+        let ideal = totals(&arch, &costs, &replication).map_err(|e| match e {
+            imc_model::CostError::Replication { layer, .. } => invalid(layer_name(layer), e.to_string()),
             other => invalid(&self.network, other.to_string()),
         })?;
+        // Under the physical model the floors travel in the plan, so the controller's
+        // layer-mode timing equals this model's L and I.
+        let (totals, floors, chip_floor) = match self.physical {
+            None => (ideal, vec![Cycles::ZERO; shapes.len()], Cycles::ZERO),
+            Some(params) => {
+                let phys = PhysicalConfig::new(params).map_err(|e| invalid("physical", e.to_string()))?;
+                let precisions: Vec<Precision> = self.layers.iter().map(|l| l.precision).collect();
+                let layers: Vec<PhysLayer> = shapes
+                    .iter()
+                    .zip(&self.layers)
+                    .enumerate()
+                    .map(|(i, (s, l))| PhysLayer::new(*s, l.precision, out_bits(&precisions, i), l.stride_h))
+                    .collect();
+                let physical_error = |e: physical::PhysicalError| match e {
+                    physical::PhysicalError::Buffer { layer, .. }
+                    | physical::PhysicalError::Replication { layer, .. }
+                    | physical::PhysicalError::Stride { layer } => invalid(layer_name(layer), e.to_string()),
+                    other => invalid(&self.network, other.to_string()),
+                };
+                let chip = physical::chip_timing(&arch, &phys, &layers, &replication).map_err(physical_error)?;
+                let floors = layers
+                    .iter()
+                    .zip(&replication)
+                    .enumerate()
+                    .map(|(i, (l, &r))| {
+                        physical::layer_timing(&arch, &phys, l, i, r)
+                            .map(|t| t.ingress_cycles.max(t.egress_cycles))
+                            .map_err(physical_error)
+                    })
+                    .collect::<Result<Vec<Cycles>, _>>()?;
+                let totals = Totals {
+                    latency: chip.latency,
+                    interval: chip.interval,
+                    area: ideal.area,
+                };
+                (totals, floors, chip.io_cycles)
+            }
+        };
         let source = shapes
             .iter()
             .zip(&self.layers)
-            .map(|(s, l)| (s, l.precision, l.replication));
-        let runtime = Plan::from_model(&arch, source).map_err(|e| match e.layer() {
+            .zip(&floors)
+            .map(|((s, l), &floor)| (s, l.precision, l.replication, floor));
+        let runtime = Plan::from_model_with_floors(&arch, source, chip_floor).map_err(|e| match e.layer() {
             Some(i) => invalid(
-                self.layers.get(usize::from(i)).map_or("?", |l| l.name.as_str()),
+                layer_name(usize::from(i)),
                 format!("the controller cannot hold this layer: {}", e.reason()),
             ),
             None => PlanFileError::Plan(e),

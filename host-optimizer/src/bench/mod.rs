@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use imc_model::physical::PhysicalConfig;
 use imc_model::ArchConfig;
 
 use crate::accuracy::OracleSpec;
@@ -22,6 +23,12 @@ mod plots;
 /// What `lrmp bench` runs.
 #[derive(Clone, Debug)]
 pub struct BenchConfig {
+    /// Architecture name (the table says which).
+    pub arch_name: String,
+    /// Architecture.
+    pub arch: ArchConfig,
+    /// The physical model, `None` for DESIGN section 3 alone (preset `ideal`).
+    pub physical: Option<PhysicalConfig>,
     /// Network names or files.
     pub networks: Vec<String>,
     /// Area factors.
@@ -44,6 +51,9 @@ pub struct BenchConfig {
 impl Default for BenchConfig {
     fn default() -> Self {
         BenchConfig {
+            arch_name: "isaac".into(),
+            arch: ArchConfig::isaac(),
+            physical: Some(PhysicalConfig::isaac()),
             networks: ["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"]
                 .map(String::from)
                 .to_vec(),
@@ -175,6 +185,7 @@ impl BenchCase {
 pub fn run_case(
     network: &Network,
     arch: ArchConfig,
+    physical: Option<PhysicalConfig>,
     area_factor: f64,
     goal: Goal,
     config: &BenchConfig,
@@ -185,7 +196,7 @@ pub fn run_case(
         max_drop: config.max_drop,
         ..ProblemSpec::default()
     };
-    let problem = SearchProblem::new(arch, network, &spec)?;
+    let problem = SearchProblem::with_physical(arch, physical, network, &spec)?;
     let rl = RlConfig {
         episodes: config.episodes,
         seed: config.seed,
@@ -273,7 +284,7 @@ pub fn run_bench(config: &BenchConfig, progress: &mut dyn FnMut(&BenchCase)) -> 
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&(net, goal, factor)) = grid.get(i) else { break };
-                let case = run_case(net, ArchConfig::isaac(), factor, goal, config);
+                let case = run_case(net, config.arch, config.physical, factor, goal, config);
                 if done.send((i, case)).is_err() {
                     break;
                 }
@@ -351,10 +362,11 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Gain over the 8/8 unreplicated baseline at the same area factor (isaac preset, proxy accuracy, \
+        "Gain over the 8/8 unreplicated baseline at the same area factor ({} preset, proxy accuracy, \
          max drop {} points, {} RL episodes = random-search evaluations). RL and random: mean over seeds \
          {}..{} (range in the `seeds` columns). Parenthesised: over the accuracy budget. Gaps are \
          `1 - gain / gain_MILP` (negative: better than the MILP's answer).\n\n{}\n",
+        config.arch_name,
         config.max_drop,
         config.episodes,
         config.seed,
@@ -524,6 +536,7 @@ mod tests {
             seeds: 2,
             max_drop: 1.0,
             jobs: 2,
+            ..BenchConfig::default()
         }
     }
 

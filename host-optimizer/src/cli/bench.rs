@@ -8,11 +8,14 @@ use host_optimizer::bench::{markdown, run_bench, write_results, BenchConfig};
 use host_optimizer::search::Goal;
 
 use super::search::classify;
-use super::CliResult;
+use super::{Classify, CliResult};
 
 /// Arguments of `lrmp bench`.
 #[derive(Args)]
 pub struct BenchArgs {
+    /// Architecture preset or file (`ideal`: the model of DESIGN section 3 alone).
+    #[arg(long, default_value = "isaac")]
+    arch: String,
     /// Networks (built-in names or files), comma separated.
     #[arg(
         long,
@@ -45,7 +48,11 @@ pub struct BenchArgs {
 
 /// Runs `lrmp bench`.
 pub fn run(args: BenchArgs) -> CliResult {
+    let arch = host_optimizer::arch_file::load(&args.arch).bad_input()?;
     let config = BenchConfig {
+        arch_name: arch.name,
+        arch: arch.config,
+        physical: arch.physical,
         networks: args.networks,
         area_factors: args.area_factors,
         goals: vec![Goal::Latency, Goal::Throughput],

@@ -5,9 +5,13 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 use clap::ValueEnum;
-use host_optimizer::replicate::{self, Constraints, Objective, Problem, ReplicateError, SolverChoice};
+use host_optimizer::replicate::{
+    self, Budget, Constraints, Objective, Physical, Problem, ReplicateError, SolverChoice,
+};
+use host_optimizer::report::physical::{attach, PhysicalMapping};
 use host_optimizer::report::{Optimality, PlanReport, ReportInput};
 use host_optimizer::{mapping, plan_file};
+use imc_model::physical::{self, PhysicalError};
 
 use super::common::{area_factor, out_error, unit_interval, ObjectiveArg, PrecisionArgs, TargetArgs};
 use super::{Classify, CliResult, Failure};
@@ -65,9 +69,38 @@ pub fn run(args: PlanArgs) -> CliResult {
     let precisions = args.precision.resolve(&network)?;
     let config = &arch.config;
     let baseline_costs = mapping::baseline_costs(config, &network).bad_input()?;
-    let baseline = mapping::unreplicated(config, &baseline_costs).bad_input()?;
-    let budget = mapping::budget(baseline.area, args.area_factor);
+    let mut baseline = mapping::unreplicated(config, &baseline_costs).bad_input()?;
     let costs = mapping::layer_costs(config, &network, &precisions).bad_input()?;
+    let n = network.layers.len();
+    let layer_name = |i: usize| network.layers.get(i).map_or("?", |l| l.name.as_str());
+    let physical_error = |e: PhysicalError| match e {
+        PhysicalError::Buffer {
+            layer,
+            needed_bits,
+            available_bits,
+        } => Failure::BadInput(anyhow!(
+            "layer `{}`: its line buffers need {needed_bits} bits but its tiles hold {available_bits}",
+            layer_name(layer)
+        )),
+        other => Failure::Internal(other.into()),
+    };
+    // Under the physical model: the layers it sees, the 8/8 baseline's chip and the budget
+    // in IMAs (DESIGN 9.2); under the ideal model the budget is crossbars (section 3).
+    let phys_layers = mapping::phys_layers(&network, &precisions);
+    let baseline_phys = mapping::phys_layers(&network, &vec![imc_model::Precision::BASELINE; n]);
+    let ones = vec![1u64; n];
+    let baseline_chip = match &arch.physical {
+        Some(p) => Some(physical::chip_report(config, p, &baseline_phys, &ones).map_err(physical_error)?),
+        None => None,
+    };
+    let budget = match (&arch.physical, &baseline_chip) {
+        (Some(p), Some(chip)) => {
+            let factor = physical::AreaFactor::from_decimal_str(&args.area_factor.to_string())
+                .map_err(|e| Failure::BadInput(anyhow!("--area-factor {}: {e}", args.area_factor)))?;
+            Budget::Imas(physical::budget_imas(p, chip.timing.placement.imas, factor).internal()?)
+        }
+        _ => Budget::Crossbars(mapping::budget(baseline.area, args.area_factor)),
+    };
     let objective = match args.objective {
         ObjectiveArg::Latency => Objective::Latency,
         ObjectiveArg::Throughput => Objective::Throughput,
@@ -76,6 +109,10 @@ pub fn run(args: PlanArgs) -> CliResult {
     let problem = Problem {
         arch: config,
         costs: &costs,
+        physical: arch.physical.as_ref().map(|p| Physical {
+            config: p,
+            layers: &phys_layers,
+        }),
         budget,
         objective,
         constraints: Constraints {
@@ -89,27 +126,61 @@ pub fn run(args: PlanArgs) -> CliResult {
         SolverArg::Ilp => SolverChoice::Ilp,
         SolverArg::FastPath => SolverChoice::FastPath,
     };
+    let baseline_units = match (&baseline_chip, budget) {
+        (Some(chip), _) => chip.timing.placement.imas.get(),
+        _ => baseline.area.get(),
+    };
     let solution = replicate::solve(&problem, solver).map_err(|e| match e {
         ReplicateError::Infeasible { budget, min_area } => Failure::BadInput(anyhow!(
-            "the budget of {} crossbars (area factor {}) cannot hold `{}` at these precisions: \
-             the minimum area is {} crossbars (area factor {:.4})",
-            budget.get(),
+            "the budget of {budget} (area factor {}) cannot hold `{}` at these precisions: \
+             the minimum area is {min_area} (area factor {:.4})",
             args.area_factor,
             network.name,
-            min_area.get(),
-            min_area.get() as f64 / baseline.area.get() as f64
+            min_area.units() as f64 / baseline_units.max(1) as f64
         )),
-        ReplicateError::Solver(_) | ReplicateError::Overflow => Failure::Internal(e.into()),
+        ReplicateError::Buffer {
+            layer,
+            needed_bits,
+            available_bits,
+        } => Failure::BadInput(anyhow!(
+            "layer `{}`: its line buffers need {needed_bits} bits but its tiles hold {available_bits}",
+            layer_name(layer)
+        )),
+        ReplicateError::Solver(_) | ReplicateError::Overflow | ReplicateError::Physical(_) => {
+            Failure::Internal(e.into())
+        }
         other => Failure::BadInput(other.into()),
     })?;
     let replication = solution.replication;
-    let result = mapping::totals(config, &network, &costs, &replication).internal()?;
+    let mut result = mapping::totals(config, &network, &costs, &replication).internal()?;
+    let result_chip = match &arch.physical {
+        Some(p) => Some(physical::chip_report(config, p, &phys_layers, &replication).map_err(physical_error)?),
+        None => None,
+    };
+    let budget_xbars = match (&arch.physical, budget) {
+        (Some(p), Budget::Imas(imas)) => imas.get().saturating_mul(p.xbars_per_ima()),
+        _ => budget.units(),
+    };
+    let baseline_mapping = baseline_chip.as_ref().map(|chip| PhysicalMapping {
+        layers: &baseline_phys,
+        replication: &ones,
+        chip,
+    });
+    let result_mapping = result_chip.as_ref().map(|chip| PhysicalMapping {
+        layers: &phys_layers,
+        replication: &replication,
+        chip,
+    });
+    if let (Some(b), Some(r)) = (&baseline_mapping, &result_mapping) {
+        baseline = b.totals(&baseline);
+        result = r.totals(&result);
+    }
     let report = PlanReport::build(&ReportInput {
         network: &network,
         arch_name: &arch.name,
         arch: config,
         objective: args.objective.as_str(),
-        budget_xbars: budget.get(),
+        budget_xbars,
         area_factor: args.area_factor,
         baseline_costs: &baseline_costs,
         baseline: &baseline,
@@ -130,8 +201,13 @@ pub fn run(args: PlanArgs) -> CliResult {
         }),
         ..report
     };
+    let report = match (&arch.physical, &baseline_mapping, &result_mapping) {
+        (Some(p), Some(b), Some(r)) => attach(report, config, p, budget.units(), b, r).map_err(physical_error)?,
+        _ => report,
+    };
     if let Some(path) = &args.out {
-        let file = plan_file::build(config, &network, &precisions, &replication).map_err(|e| out_error(path, e))?;
+        let file = plan_file::build_with(config, arch.physical.as_ref(), &network, &precisions, &replication)
+            .map_err(|e| out_error(path, e))?;
         plan_file::write(&file, path).map_err(|e| out_error(path, e))?;
     }
     if args.json {

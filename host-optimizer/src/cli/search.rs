@@ -9,9 +9,12 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use host_optimizer::accuracy::OracleSpec;
 use host_optimizer::plan_file;
+use host_optimizer::report::physical::{attach, PhysicalMapping};
 use host_optimizer::report::{PlanReport, ReportInput};
 use host_optimizer::search::adapters::run_with_project_tools;
 use host_optimizer::search::{EpisodeReport, Goal, Method, ProblemSpec, RlConfig, SearchError, SearchProblem};
+use imc_model::physical;
+use imc_model::Precision;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -120,7 +123,7 @@ pub fn run(args: SearchArgs) -> CliResult {
         free_ends: args.free_ends,
         max_drop: args.max_drop,
     };
-    let problem = SearchProblem::new(arch.config, &network, &spec).map_err(classify)?;
+    let problem = SearchProblem::with_physical(arch.config, arch.physical, &network, &spec).map_err(classify)?;
     let oracle = args
         .accuracy
         .clone()
@@ -158,7 +161,7 @@ pub fn run(args: SearchArgs) -> CliResult {
         arch_name: &arch.name,
         arch: &problem.arch,
         objective: problem.goal.as_str(),
-        budget_xbars: problem.budget.get(),
+        budget_xbars: problem.budget_xbars(),
         area_factor: args.area_factor,
         baseline_costs: &problem.baseline_costs,
         baseline: &problem.baseline,
@@ -168,8 +171,36 @@ pub fn run(args: SearchArgs) -> CliResult {
         result: &result.totals,
     });
     plan.result.accuracy_drop = Some(result.drop);
+    let plan = match &problem.physical {
+        Some(config) => {
+            let ones = vec![1; problem.len()];
+            let base_layers = problem.phys_layers(&vec![Precision::BASELINE; problem.len()]);
+            let layers = problem.phys_layers(&result.precisions);
+            let base_chip = physical::chip_report(&problem.arch, config, &base_layers, &ones).internal()?;
+            let chip = physical::chip_report(&problem.arch, config, &layers, &result.replication).internal()?;
+            let baseline = PhysicalMapping {
+                layers: &base_layers,
+                replication: &ones,
+                chip: &base_chip,
+            };
+            let mapping = PhysicalMapping {
+                layers: &layers,
+                replication: &result.replication,
+                chip: &chip,
+            };
+            attach(plan, &problem.arch, config, problem.budget.units(), &baseline, &mapping).internal()?
+        }
+        None => plan,
+    };
     if let Some(path) = &args.out {
-        let file = plan_file::build(&problem.arch, &network, &result.precisions, &result.replication).internal()?;
+        let file = plan_file::build_with(
+            &problem.arch,
+            problem.physical.as_ref(),
+            &network,
+            &result.precisions,
+            &result.replication,
+        )
+        .internal()?;
         plan_file::write(&file, path).map_err(|e| out_error(path, e))?;
     }
     let info = SearchInfo {
@@ -211,7 +242,14 @@ pub fn run(args: SearchArgs) -> CliResult {
             }
         );
         if result.proven_optimal == Some(false) {
-            outln!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum");
+            if problem.physical.is_some() {
+                outln!(
+                    "milp: optimal for a conservative physical model (each layer's egress at 8 bits), then \
+                     replicated exactly; not a proven optimum of the physical model"
+                );
+            } else {
+                outln!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum");
+            }
         }
     }
     Ok(())

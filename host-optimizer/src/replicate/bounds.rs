@@ -5,17 +5,20 @@
 //!   feasible replications (proofs in `docs/replication.md`); tests check them against the
 //!   exact fast paths.
 
-use imc_model::{Crossbars, Cycles, LayerCost};
+use imc_model::{Cycles, LayerCost};
 
 use super::instance::Instance;
 
-/// Perfect-balance bound `sum_l P_l * X_l * t_l / budget` on the interval (cycles, real).
-pub fn balance_bound(costs: &[LayerCost], budget: Crossbars) -> f64 {
+/// Perfect-balance bound `sum_l P_l * X_l * t_l / B` on the interval (cycles, real), with
+/// `B` the budget in crossbars: `budget_xbars` crossbars, or under the physical model
+/// `budget_imas * xbars_per_ima` (an IMA holds at most that many crossbars of one layer, and
+/// the floors only add time).
+pub fn balance_bound(costs: &[LayerCost], budget_xbars: u64) -> f64 {
     let work: f64 = costs
         .iter()
         .map(|c| c.positions as f64 * c.xbars.get() as f64 * c.cycles_per_position.get() as f64)
         .sum();
-    work / budget.get().max(1) as f64
+    work / budget_xbars.max(1) as f64
 }
 
 /// Smallest integer `I` with `sum_l X_l * max(1, P_l t_l / I) <= budget`: the balance bound
@@ -52,7 +55,8 @@ fn water_filling_bound(costs: &[LayerCost], budget: u64) -> u64 {
 /// time at its largest affordable replication, and the chip NoC floor.
 pub fn interval_floor(inst: &Instance, costs: &[LayerCost]) -> Cycles {
     let per_layer = inst.fastest_times().max().unwrap_or(0);
-    let balance = water_filling_bound(costs, inst.budget().get());
+    let budget_xbars = inst.budget().units().saturating_mul(inst.xbars_per_unit());
+    let balance = water_filling_bound(costs, budget_xbars);
     Cycles::new(balance.max(per_layer).max(inst.chip_floor().get()))
 }
 

@@ -30,7 +30,7 @@ fn extra_area_for(inst: &Instance, target: u64) -> Option<u64> {
     for layer in 0..inst.len() {
         let cands = inst.candidates(layer);
         let i = cheapest_meeting(inst, layer, target)?;
-        extra += cands.get(i)?.area.get() - cands.first()?.area.get();
+        extra += cands.get(i)?.area - cands.first()?.area;
     }
     Some(extra)
 }
@@ -89,8 +89,8 @@ pub fn min_latency_choice(inst: &Instance) -> Option<Vec<usize>> {
     let extras: Vec<Vec<u64>> = layers
         .iter()
         .map(|cands| {
-            let base = cands.first().map_or(0, |c| c.area.get());
-            cands.iter().map(|c| c.area.get() - base).collect()
+            let base = cands.first().map_or(0, |c| c.area);
+            cands.iter().map(|c| c.area - base).collect()
         })
         .collect();
     let unit = extras.iter().flatten().fold(0, |g, &e| gcd(g, e));

@@ -144,7 +144,7 @@ fn run(
         let mut time = Expression::from(first_time(cands) as f64);
         for ((from, to), &v) in steps(cands).zip(ys) {
             time.add_mul(delta(to.time.get(), from.time.get()), v);
-            area.add_mul(delta(to.area.get(), from.area.get()), v);
+            area.add_mul(delta(to.area, from.area), v);
         }
         for (&before, &after) in ys.iter().zip(ys.iter().skip(1)) {
             model.add_constraint(Expression::from(after).leq(before));
@@ -182,7 +182,7 @@ pub fn solve(inst: &Instance, weights: Weights, time_limit: Duration) -> Result<
         .iter()
         .zip(&choice)
         .all(|(ys, &c)| ys.iter().skip(c).all(|&v| v < 0.5));
-    if !integral || !monotone || inst.area_of(&choice) > inst.budget().get() {
+    if !integral || !monotone || inst.area_of(&choice) > inst.budget().units() {
         return Err(format!("CBC stopped ({status:?}) without a feasible integer solution"));
     }
     Ok(IlpChoice {

@@ -5,7 +5,11 @@
 //!
 //! ## Invariants
 //! - Each layer has at least one candidate; the first has the charged area of `r = 1`
-//!   (with tile-exclusive placement it may be a larger `r` filling the same tiles).
+//!   (with tile-exclusive placement it may be a larger `r` filling the same tiles; under the
+//!   physical model, the smallest `r` whose line buffers fit).
+//! - Areas are in the instance's unit ([`Budget`]): crossbars under the ideal model, whole
+//!   IMAs under the physical model, where candidates come from the Pareto frontier of
+//!   `(imas_l, T_l)` ([`imc_model::physical::frontier`]) because `T_l` is not monotone in `r`.
 //! - Within a layer, candidates are sorted by replication; charged area is strictly
 //!   increasing and time strictly decreasing (no candidate is dominated).
 //! - A candidate's replication is the smallest `r` giving its time, so any optimal mapping
@@ -14,9 +18,10 @@
 //!   [`Instance::spare`]. `min_area <= budget`, so all-ones is always feasible.
 
 use imc_model::cost::chip_noc_floor;
-use imc_model::{ArchConfig, Crossbars, Cycles, LayerCost};
+use imc_model::physical::{self, floors, PhysLayer, PhysicalConfig, PhysicalError};
+use imc_model::{ArchConfig, Cycles, LayerCost};
 
-use super::{Constraints, ReplicateError};
+use super::{Budget, Constraints, Physical, ReplicateError};
 
 /// One replication factor worth considering for a layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +30,10 @@ pub struct Candidate {
     pub replication: u64,
     /// Layer time `T(r)`, NoC floor included.
     pub time: Cycles,
-    /// Area charged against the budget: `r * X`, rounded up to whole tiles when placement
-    /// is tile-exclusive.
-    pub area: Crossbars,
+    /// Area charged against the budget, in the instance's unit: `r * X` crossbars, or
+    /// `ceil(r X / xbars_per_ima)` IMAs under the physical model; rounded up to whole tiles
+    /// when placement is tile-exclusive.
+    pub area: u64,
 }
 
 /// A validated replication problem: candidate lists, effective budget, chip floor.
@@ -37,6 +43,9 @@ pub struct Instance {
     budget: u64,
     min_area: u64,
     chip_floor: Cycles,
+    unit: Budget,
+    xbars_per_unit: u64,
+    units_per_tile: u64,
 }
 
 /// Area charged for `replication` replicas of a layer, `None` on overflow.
@@ -71,7 +80,7 @@ fn layer_candidates(cost: &LayerCost, cap: u64, tile: Option<u64>, spare: u64) -
         let candidate = Candidate {
             replication: r,
             time: Cycles::new(compute.max(floor)),
-            area: Crossbars::new(area),
+            area,
         };
         // A larger r with the same charged area dominates the smaller one.
         if out.last().is_some_and(|last| last.area == candidate.area) {
@@ -90,12 +99,88 @@ fn layer_candidates(cost: &LayerCost, cap: u64, tile: Option<u64>, spare: u64) -
     out
 }
 
+/// Candidates of one layer under the physical model: its `(imas, T)` Pareto frontier up to
+/// the replication cap, charged in IMAs (whole tiles of `units_per_tile` IMAs when `tile` is
+/// set), stopping where the extra charge over the first point exceeds `spare`. The caller
+/// has checked that the frontier is not empty.
+fn physical_candidates(
+    arch: &ArchConfig,
+    config: &PhysicalConfig,
+    layer: &PhysLayer,
+    cap: u64,
+    tile: Option<u64>,
+    spare: u64,
+) -> Result<Vec<Candidate>, ReplicateError> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut base: Option<u64> = None;
+    for point in physical::frontier(arch, config, layer, cap) {
+        let (r, c) = point.map_err(ReplicateError::Physical)?;
+        let area = match tile {
+            Some(per) => c
+                .imas
+                .get()
+                .div_ceil(per)
+                .checked_mul(per)
+                .ok_or(ReplicateError::Overflow)?,
+            None => c.imas.get(),
+        };
+        let first = *base.get_or_insert(area);
+        if area - first > spare {
+            break;
+        }
+        // The frontier's times fall: a later point with the same charge dominates.
+        if out.last().is_some_and(|last| last.area == area) {
+            out.pop();
+        }
+        out.push(Candidate {
+            replication: r,
+            time: c.time,
+            area,
+        });
+    }
+    Ok(out)
+}
+
+/// The first frontier point's charge of every layer (its smallest feasible IMAs), or the
+/// error naming a layer whose line buffers never fit.
+fn physical_minimum(arch: &ArchConfig, p: &Physical, cap: u64, tile: Option<u64>) -> Result<Vec<u64>, ReplicateError> {
+    p.layers
+        .iter()
+        .enumerate()
+        .map(|(index, layer)| {
+            let first = physical::frontier(arch, p.config, layer, cap).next();
+            match first {
+                Some(Ok((_, c))) => Ok(match tile {
+                    Some(per) => c.imas.get().div_ceil(per).saturating_mul(per),
+                    None => c.imas.get(),
+                }),
+                Some(Err(e)) => Err(ReplicateError::Physical(e)),
+                None => Err(match floors::layer_timing(arch, p.config, layer, index, 1) {
+                    Err(PhysicalError::Buffer {
+                        layer,
+                        needed_bits,
+                        available_bits,
+                    }) => ReplicateError::Buffer {
+                        layer,
+                        needed_bits,
+                        available_bits,
+                    },
+                    Err(e) => ReplicateError::Physical(e),
+                    Ok(_) => ReplicateError::Physical(PhysicalError::Empty),
+                }),
+            }
+        })
+        .collect()
+}
+
 impl Instance {
-    /// Builds the candidate lists. Checks the costs, the constraints and the budget.
+    /// Builds the candidate lists. Checks the costs, the constraints and the budget, whose
+    /// unit must match the model (crossbars without `physical`, IMAs with it).
     pub fn new(
         arch: &ArchConfig,
         costs: &[LayerCost],
-        budget: Crossbars,
+        physical: Option<&Physical>,
+        budget: Budget,
         constraints: &Constraints,
     ) -> Result<Instance, ReplicateError> {
         if costs.is_empty() {
@@ -116,11 +201,35 @@ impl Instance {
                 "the replication cap is 0; every layer needs at least 1 replica",
             ));
         }
-        let xbars_per_tile = arch.xbars_per_tile();
-        let tile = constraints.tile_exclusive.then_some(xbars_per_tile);
-        let mut ones = costs.iter().map(|c| charged_area(c, 1, tile));
-        let min_area = ones
-            .try_fold(0u64, |acc, a| acc.checked_add(a?))
+        let (unit, xbars_per_unit, units_per_tile) = match (physical, budget) {
+            (None, Budget::Crossbars(_)) => (Budget::Crossbars(Default::default()), 1, arch.xbars_per_tile()),
+            (Some(p), Budget::Imas(_)) => {
+                if p.layers.len() != costs.len() {
+                    return Err(ReplicateError::Physical(PhysicalError::LengthMismatch));
+                }
+                (
+                    Budget::Imas(Default::default()),
+                    p.config.xbars_per_ima(),
+                    p.config.imas_per_tile(),
+                )
+            }
+            _ => {
+                return Err(ReplicateError::Contradictory(
+                    "the budget's unit does not match the cost model",
+                ))
+            }
+        };
+        let tile = constraints.tile_exclusive.then_some(units_per_tile);
+        let min_areas = match physical {
+            None => costs
+                .iter()
+                .map(|c| charged_area(c, 1, tile).ok_or(ReplicateError::Overflow))
+                .collect::<Result<Vec<u64>, _>>()?,
+            Some(p) => physical_minimum(arch, p, cap, tile)?,
+        };
+        let min_area = min_areas
+            .iter()
+            .try_fold(0u64, |acc, &a| acc.checked_add(a))
             .ok_or(ReplicateError::Overflow)?;
         // The chip's own tile count is a cap too.
         let chip_tiles = Some(arch.tiles()).filter(|&t| t > 0);
@@ -128,29 +237,65 @@ impl Instance {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let mut effective = budget.get();
+        let mut effective = budget.units();
         if let Some(max_tiles) = tile_cap {
-            let min_tiles = min_area.div_ceil(xbars_per_tile);
+            let min_tiles = min_area.div_ceil(units_per_tile);
             if max_tiles < min_tiles {
                 return Err(ReplicateError::TileCapBelowMinimum { max_tiles, min_tiles });
             }
-            effective = effective.min(max_tiles.saturating_mul(xbars_per_tile));
+            effective = effective.min(max_tiles.saturating_mul(units_per_tile));
         }
         if effective < min_area {
             return Err(ReplicateError::Infeasible {
                 budget,
-                min_area: Crossbars::new(min_area),
+                min_area: budget.same_unit(min_area),
             });
         }
         let spare = effective - min_area;
-        let layers = costs.iter().map(|c| layer_candidates(c, cap, tile, spare)).collect();
-        let chip_floor = chip_noc_floor(arch, costs).map_err(|_| ReplicateError::Overflow)?;
+        let noc_floor = chip_noc_floor(arch, costs).map_err(|_| ReplicateError::Overflow)?;
+        let (layers, chip_floor) = match physical {
+            None => (
+                costs.iter().map(|c| layer_candidates(c, cap, tile, spare)).collect(),
+                noc_floor,
+            ),
+            Some(p) => {
+                let layers = p
+                    .layers
+                    .iter()
+                    .map(|l| physical_candidates(arch, p.config, l, cap, tile, spare))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let io = match p.layers.first() {
+                    Some(first) => floors::io_cycles(p.config, first).map_err(ReplicateError::Physical)?,
+                    None => Cycles::ZERO,
+                };
+                (layers, noc_floor.max(io))
+            }
+        };
         Ok(Instance {
             layers,
             budget: effective,
             min_area,
             chip_floor,
+            unit,
+            xbars_per_unit,
+            units_per_tile,
         })
+    }
+
+    /// The budget's unit (the value inside is meaningless; see [`Budget::same_unit`]).
+    pub fn unit(&self) -> Budget {
+        self.unit
+    }
+
+    /// Crossbars one unit of area holds at most: 1, or `xbars_per_ima` under the physical
+    /// model (what the balance bounds divide by).
+    pub fn xbars_per_unit(&self) -> u64 {
+        self.xbars_per_unit
+    }
+
+    /// Units of area in one tile: crossbars or IMAs per tile.
+    pub fn units_per_tile(&self) -> u64 {
+        self.units_per_tile
     }
 
     /// Number of layers.
@@ -179,14 +324,14 @@ impl Instance {
         self.layers.iter().filter_map(|c| c.last()).map(|c| c.time.get())
     }
 
-    /// Charged-area budget after the tile caps: `min(budget, max_tiles * xbars_per_tile)`.
-    pub fn budget(&self) -> Crossbars {
-        Crossbars::new(self.budget)
+    /// Charged-area budget after the tile caps: `min(budget, max_tiles * units_per_tile)`.
+    pub fn budget(&self) -> Budget {
+        self.unit.same_unit(self.budget)
     }
 
-    /// Charged area of the all-ones mapping.
-    pub fn min_area(&self) -> Crossbars {
-        Crossbars::new(self.min_area)
+    /// Charged area of the all-ones mapping (the cheapest feasible one).
+    pub fn min_area(&self) -> Budget {
+        self.unit.same_unit(self.min_area)
     }
 
     /// Budget left after every layer has one replica.
@@ -219,7 +364,7 @@ impl Instance {
         self.layers
             .iter()
             .zip(choice)
-            .map(|(cands, &c)| Self::chosen(cands, c).map_or(0, |k| k.area.get()))
+            .map(|(cands, &c)| Self::chosen(cands, c).map_or(0, |k| k.area))
             .sum()
     }
 }
@@ -227,6 +372,11 @@ impl Instance {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imc_model::Crossbars;
+
+    fn xb(n: u64) -> Budget {
+        Budget::Crossbars(Crossbars::new(n))
+    }
 
     fn cost(positions: u64, t: u64, xbars: u64, noc_floor: u64) -> LayerCost {
         LayerCost {
@@ -286,7 +436,7 @@ mod tests {
             Candidate {
                 replication: 3,
                 time: Cycles::new(4),
-                area: Crossbars::new(96)
+                area: 96
             }
         );
         assert!(got.windows(2).all(|w| w[0].area < w[1].area && w[0].time > w[1].time));
@@ -296,7 +446,7 @@ mod tests {
     fn spare_cuts_unaffordable_candidates() {
         let c = cost(100, 1, 10, 0);
         let got = layer_candidates(&c, u64::MAX, None, 25);
-        assert!(got.iter().all(|k| k.area.get() - 10 <= 25));
+        assert!(got.iter().all(|k| k.area - 10 <= 25));
         assert_eq!(got.last().map(|k| k.replication), Some(3));
     }
 
@@ -306,10 +456,10 @@ mod tests {
         let costs = [cost(4, 1, 50, 0), cost(4, 1, 50, 0)];
         let none = Constraints::default();
         assert_eq!(
-            Instance::new(&arch, &costs, Crossbars::new(99), &none).unwrap_err(),
+            Instance::new(&arch, &costs, None, xb(99), &none).unwrap_err(),
             ReplicateError::Infeasible {
-                budget: Crossbars::new(99),
-                min_area: Crossbars::new(100)
+                budget: xb(99),
+                min_area: xb(100)
             }
         );
         let exclusive = Constraints {
@@ -317,10 +467,10 @@ mod tests {
             ..Constraints::default()
         };
         assert_eq!(
-            Instance::new(&arch, &costs, Crossbars::new(150), &exclusive).unwrap_err(),
+            Instance::new(&arch, &costs, None, xb(150), &exclusive).unwrap_err(),
             ReplicateError::Infeasible {
-                budget: Crossbars::new(150),
-                min_area: Crossbars::new(192)
+                budget: xb(150),
+                min_area: xb(192)
             }
         );
         let capped = Constraints {
@@ -328,7 +478,7 @@ mod tests {
             ..Constraints::default()
         };
         assert_eq!(
-            Instance::new(&arch, &costs, Crossbars::new(1000), &capped).unwrap_err(),
+            Instance::new(&arch, &costs, None, xb(1000), &capped).unwrap_err(),
             ReplicateError::TileCapBelowMinimum {
                 max_tiles: 1,
                 min_tiles: 2
@@ -339,19 +489,20 @@ mod tests {
             ..Constraints::default()
         };
         assert!(matches!(
-            Instance::new(&arch, &costs, Crossbars::new(1000), &zero),
+            Instance::new(&arch, &costs, None, xb(1000), &zero),
             Err(ReplicateError::Contradictory(_))
         ));
         let inst = Instance::new(
             &arch,
             &costs,
-            Crossbars::new(1000),
+            None,
+            xb(1000),
             &Constraints {
                 max_tiles: Some(3),
                 ..none
             },
         )
         .unwrap();
-        assert_eq!(inst.budget(), Crossbars::new(288));
+        assert_eq!(inst.budget(), xb(288));
     }
 }

@@ -1,9 +1,12 @@
-//! Optimal replication for fixed per-layer precisions (DESIGN section 3).
+//! Optimal replication for fixed per-layer precisions (DESIGN sections 3 and 9).
 //!
 //! Given each layer's [`LayerCost`], choose `1 <= r_l <= P_l` minimising the latency
-//! `sum T_l`, the interval `max T_l` (with the chip NoC floor) or a weighted mix, with the
-//! charged area `sum r_l X_l` within the budget and optional caps (replication per layer,
-//! total tiles, tile-exclusive placement).
+//! `sum T_l`, the interval `max T_l` (with the chip floors) or a weighted mix, with the
+//! charged area within the budget and optional caps (replication per layer, total tiles,
+//! tile-exclusive placement). Under the ideal model (section 3) area is `sum r_l X_l`
+//! crossbars; under the physical model ([`Physical`], section 9) it is whole IMAs,
+//! `sum ceil(r_l X_l / xbars_per_ima)`, and `T_l` carries the ingress, egress and buffer
+//! floors of section 9.3.
 //!
 //! - [`solve`]: the full answer with bounds, by the exact fast path or the ILP
 //!   ([`SolverChoice`]); an ILP failure falls back to the exact fast path where one applies.
@@ -27,6 +30,7 @@ mod tests;
 use std::fmt;
 
 use imc_model::cost::totals;
+use imc_model::physical::{self, Imas, PhysLayer, PhysicalConfig};
 use imc_model::{ArchConfig, Crossbars, Cycles, LayerCost, Totals};
 
 pub use bounds::balance_bound;
@@ -59,6 +63,53 @@ pub struct Constraints {
     pub tile_exclusive: bool,
 }
 
+/// The physical model of DESIGN section 9 applied to a mapping: its parameters and every
+/// layer as that model sees it (shape, precision, the next layer's activation bits, stride).
+#[derive(Clone, Copy, Debug)]
+pub struct Physical<'a> {
+    /// Hierarchy, widths, areas and energies.
+    pub config: &'a PhysicalConfig,
+    /// One per layer, in execution order, at the same precisions as the costs.
+    pub layers: &'a [PhysLayer],
+}
+
+/// An area budget in the unit its model allocates: crossbars under the ideal model (DESIGN
+/// section 3), whole IMAs under the physical model (section 9.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Crossbars, `sum r_l X_l`.
+    Crossbars(Crossbars),
+    /// IMAs, `sum ceil(r_l X_l / xbars_per_ima)`.
+    Imas(Imas),
+}
+
+impl Budget {
+    /// The count, in the budget's own unit.
+    pub const fn units(self) -> u64 {
+        match self {
+            Budget::Crossbars(x) => x.get(),
+            Budget::Imas(i) => i.get(),
+        }
+    }
+
+    /// `n` in the same unit as `self`.
+    pub const fn same_unit(self, n: u64) -> Budget {
+        match self {
+            Budget::Crossbars(_) => Budget::Crossbars(Crossbars::new(n)),
+            Budget::Imas(_) => Budget::Imas(Imas::new(n)),
+        }
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Budget::Crossbars(x) => x.fmt(f),
+            Budget::Imas(i) => i.fmt(f),
+        }
+    }
+}
+
 /// A replication problem.
 #[derive(Clone, Copy, Debug)]
 pub struct Problem<'a> {
@@ -66,8 +117,10 @@ pub struct Problem<'a> {
     pub arch: &'a ArchConfig,
     /// Per-layer costs at the chosen precisions, in execution order.
     pub costs: &'a [LayerCost],
-    /// Area budget in crossbars.
-    pub budget: Crossbars,
+    /// The physical model, or `None` for the ideal model of section 3 alone.
+    pub physical: Option<Physical<'a>>,
+    /// Area budget: crossbars under the ideal model, IMAs under the physical one.
+    pub budget: Budget,
     /// What to minimise.
     pub objective: Objective,
     /// Extra constraints.
@@ -131,7 +184,7 @@ pub struct Solution {
     /// Latency, interval and area (`sum r_l X_l`) from the cost model.
     pub totals: Totals,
     /// Area charged against the budget (tile-rounded under tile-exclusive placement).
-    pub charged_area: Crossbars,
+    pub charged_area: Budget,
     /// Tiles in use.
     pub tiles: u64,
     /// Objective value: cycles for latency/throughput, the weighted score for the mix.
@@ -168,10 +221,21 @@ pub enum ReplicateError {
     /// The budget is below the area of one replica per layer.
     Infeasible {
         /// The budget given.
-        budget: Crossbars,
+        budget: Budget,
         /// Smallest charged area of any mapping (all `r = 1`, tile-rounded if exclusive).
-        min_area: Crossbars,
+        min_area: Budget,
     },
+    /// Under the physical model, no replication of a layer fits its line buffers.
+    Buffer {
+        /// Layer index.
+        layer: usize,
+        /// Buffer bits its strips need at `r = 1`.
+        needed_bits: u64,
+        /// Buffer bits of its tiles at `r = 1`.
+        available_bits: u64,
+    },
+    /// The physical model refused a layer.
+    Physical(physical::PhysicalError),
     /// The tile cap is below the tiles one replica per layer needs.
     TileCapBelowMinimum {
         /// The cap (the smaller of `max_tiles` and the chip's tiles).
@@ -208,6 +272,16 @@ impl fmt::Display for ReplicateError {
             ReplicateError::NoFastPath(why) => write!(f, "no exact fast path: {why}"),
             ReplicateError::Solver(why) => write!(f, "ILP solver failed: {why}"),
             ReplicateError::Overflow => write!(f, "a cost does not fit in 64 bits"),
+            ReplicateError::Buffer {
+                layer,
+                needed_bits,
+                available_bits,
+            } => write!(
+                f,
+                "layer {layer}: its line buffers need {needed_bits} bits but its tiles hold \
+                 {available_bits} at any affordable replication"
+            ),
+            ReplicateError::Physical(e) => write!(f, "physical model: {e}"),
         }
     }
 }
@@ -218,6 +292,25 @@ mod solve;
 pub use solve::{min_interval, min_latency, solve, solve_with_time_limit, DEFAULT_ILP_TIME_LIMIT};
 
 /// Totals of a replication, mapping cost-model errors (which a valid choice cannot cause).
-fn totals_of(arch: &ArchConfig, costs: &[LayerCost], replication: &[u64]) -> Result<Totals, ReplicateError> {
-    totals(arch, costs, replication).map_err(|_| ReplicateError::Overflow)
+/// Under the physical model latency and interval carry its floors; area stays
+/// `sum r_l X_l` crossbars.
+fn totals_of(
+    arch: &ArchConfig,
+    costs: &[LayerCost],
+    physical: Option<&Physical>,
+    replication: &[u64],
+) -> Result<Totals, ReplicateError> {
+    let ideal = totals(arch, costs, replication).map_err(|_| ReplicateError::Overflow)?;
+    match physical {
+        None => Ok(ideal),
+        Some(p) => {
+            let chip =
+                physical::chip_timing(arch, p.config, p.layers, replication).map_err(ReplicateError::Physical)?;
+            Ok(Totals {
+                latency: chip.latency,
+                interval: chip.interval,
+                area: ideal.area,
+            })
+        }
+    }
 }

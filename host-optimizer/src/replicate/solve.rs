@@ -7,19 +7,27 @@
 
 use std::time::Duration;
 
-use imc_model::{ArchConfig, Crossbars, LayerCost, Totals};
+use imc_model::{ArchConfig, LayerCost, Totals};
 
 use super::ilp::{self, IlpChoice, Weights};
 use super::instance::Instance;
 use super::{bounds, fast, totals_of};
-use super::{Bounds, Constraints, Objective, Plan, Problem, ReplicateError, Solution, SolverChoice, SolverUsed};
+use super::{
+    Bounds, Budget, Constraints, Objective, Physical, Plan, Problem, ReplicateError, Solution, SolverChoice, SolverUsed,
+};
 
 /// Time limit of the ILP in [`solve`] (CBC counts whole seconds).
 pub const DEFAULT_ILP_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-fn plan_of(arch: &ArchConfig, costs: &[LayerCost], inst: &Instance, choice: &[usize]) -> Result<Plan, ReplicateError> {
+fn plan_of(
+    arch: &ArchConfig,
+    costs: &[LayerCost],
+    physical: Option<&Physical>,
+    inst: &Instance,
+    choice: &[usize],
+) -> Result<Plan, ReplicateError> {
     let replication = inst.replication_of(choice);
-    let totals = totals_of(arch, costs, &replication)?;
+    let totals = totals_of(arch, costs, physical, &replication)?;
     Ok(Plan { replication, totals })
 }
 
@@ -28,11 +36,12 @@ fn plan_of(arch: &ArchConfig, costs: &[LayerCost], inst: &Instance, choice: &[us
 pub fn min_interval(
     arch: &ArchConfig,
     costs: &[LayerCost],
-    budget: Crossbars,
+    physical: Option<&Physical>,
+    budget: Budget,
     constraints: &Constraints,
 ) -> Result<Plan, ReplicateError> {
-    let inst = Instance::new(arch, costs, budget, constraints)?;
-    plan_of(arch, costs, &inst, &fast::min_interval_choice(&inst))
+    let inst = Instance::new(arch, costs, physical, budget, constraints)?;
+    plan_of(arch, costs, physical, &inst, &fast::min_interval_choice(&inst))
 }
 
 /// Exact fast path for the smallest latency (knapsack DP over spare crossbars); the
@@ -41,12 +50,13 @@ pub fn min_interval(
 pub fn min_latency(
     arch: &ArchConfig,
     costs: &[LayerCost],
-    budget: Crossbars,
+    physical: Option<&Physical>,
+    budget: Budget,
     constraints: &Constraints,
 ) -> Result<Plan, ReplicateError> {
-    let inst = Instance::new(arch, costs, budget, constraints)?;
+    let inst = Instance::new(arch, costs, physical, budget, constraints)?;
     let choice = fast::min_latency_choice(&inst).ok_or(ReplicateError::NoFastPath(TOO_LARGE))?;
-    plan_of(arch, costs, &inst, &choice)
+    plan_of(arch, costs, physical, &inst, &choice)
 }
 
 const TOO_LARGE: &str = "the latency DP table would exceed DP_CELL_LIMIT cells";
@@ -139,8 +149,15 @@ pub fn solve_with_time_limit(
             return Err(ReplicateError::InvalidAlpha(alpha));
         }
     }
-    let inst = Instance::new(p.arch, p.costs, p.budget, &p.constraints)?;
-    let reference = totals_of(p.arch, p.costs, &vec![1; p.costs.len()])?;
+    let physical = p.physical.as_ref();
+    let inst = Instance::new(p.arch, p.costs, physical, p.budget, &p.constraints)?;
+    // The mix is normalised by the unreplicated mapping; under the physical model, by each
+    // layer's smallest replication whose line buffers fit (r = 1 where it does).
+    let unreplicated = match physical {
+        None => vec![1; p.costs.len()],
+        Some(_) => inst.replication_of(&vec![0; p.costs.len()]),
+    };
+    let reference = totals_of(p.arch, p.costs, physical, &unreplicated)?;
     let weights = weights(p.objective, &reference);
     let run_ilp = || ilp_or_fallback(&inst, p.objective, ilp::solve(&inst, weights, time_limit));
     let (choice, used, note) = match solver {
@@ -155,7 +172,7 @@ pub fn solve_with_time_limit(
             Err(_) => run_ilp()?,
         },
     };
-    let plan = plan_of(p.arch, p.costs, &inst, &choice)?;
+    let plan = plan_of(p.arch, p.costs, physical, &inst, &choice)?;
     let charged_area = inst.area_of(&choice);
     let latency = plan.totals.latency.get() as f64;
     let interval = plan.totals.interval.get() as f64;
@@ -173,12 +190,12 @@ pub fn solve_with_time_limit(
     Ok(Solution {
         replication: plan.replication,
         totals: plan.totals,
-        charged_area: Crossbars::new(charged_area),
-        tiles: charged_area.div_ceil(p.arch.xbars_per_tile()),
+        charged_area: inst.unit().same_unit(charged_area),
+        tiles: charged_area.div_ceil(inst.units_per_tile()),
         objective_value: objective,
         solver: used,
         bounds: Bounds {
-            balance: bounds::balance_bound(p.costs, inst.budget()),
+            balance: bounds::balance_bound(p.costs, inst.budget().units().saturating_mul(inst.xbars_per_unit())),
             interval_floor,
             latency_floor,
             lp_relaxation,
@@ -205,7 +222,8 @@ mod tests {
         Instance::new(
             &ArchConfig::isaac(),
             &[cost(50, 2), cost(9, 3)],
-            Crossbars::new(30),
+            None,
+            Budget::Crossbars(Crossbars::new(30)),
             &Constraints::default(),
         )
         .unwrap()

@@ -95,16 +95,16 @@ proptest! {
         let ones: u64 = costs.iter().map(|k| k.xbars.get()).sum();
         let budget = ones + extra;
         let all = brute_force(&arch, &costs, budget, &c);
-        let problem = |objective| Problem { arch: &arch, costs: &costs, budget: Crossbars::new(budget), objective, constraints: c };
+        let problem = |objective| Problem { arch: &arch, costs: &costs, physical: None, budget: Budget::Crossbars(Crossbars::new(budget)), objective, constraints: c };
         let Some(best_latency) = all.iter().map(|(_, t)| t.latency).min() else {
             // Nothing fits: every solver must say so.
             prop_assert!(solve(&problem(Objective::Latency), SolverChoice::Auto).is_err());
-            prop_assert!(min_interval(&arch, &costs, Crossbars::new(budget), &c).is_err());
+            prop_assert!(min_interval(&arch, &costs, None, Budget::Crossbars(Crossbars::new(budget)), &c).is_err());
             return Ok(());
         };
         let best_interval = all.iter().map(|(_, t)| t.interval).min().unwrap();
-        let fast_latency = min_latency(&arch, &costs, Crossbars::new(budget), &c).unwrap();
-        let fast_interval = min_interval(&arch, &costs, Crossbars::new(budget), &c).unwrap();
+        let fast_latency = min_latency(&arch, &costs, None, Budget::Crossbars(Crossbars::new(budget)), &c).unwrap();
+        let fast_interval = min_interval(&arch, &costs, None, Budget::Crossbars(Crossbars::new(budget)), &c).unwrap();
         prop_assert_eq!(fast_latency.totals.latency, best_latency);
         prop_assert_eq!(fast_interval.totals.interval, best_interval);
         for plan in [&fast_latency, &fast_interval] {
@@ -147,13 +147,13 @@ proptest! {
         let ones: u64 = costs.iter().map(|k| k.xbars.get()).sum();
         // Scale the tile cap with the network so it is sometimes binding, sometimes not.
         let c = Constraints { max_tiles: c.max_tiles.map(|m| m * ones / 4 + 1), ..c };
-        let budget = Crossbars::new((factor * ones as f64) as u64);
-        let problem = |objective| Problem { arch: &arch, costs: &costs, budget, objective, constraints: c };
-        let Ok(fast_latency) = min_latency(&arch, &costs, budget, &c) else {
+        let budget = Budget::Crossbars(Crossbars::new((factor * ones as f64) as u64));
+        let problem = |objective| Problem { arch: &arch, costs: &costs, physical: None, budget, objective, constraints: c };
+        let Ok(fast_latency) = min_latency(&arch, &costs, None, budget, &c) else {
             prop_assert!(solve(&problem(Objective::Latency), SolverChoice::Ilp).is_err());
             return Ok(());
         };
-        let fast_interval = min_interval(&arch, &costs, budget, &c).unwrap();
+        let fast_interval = min_interval(&arch, &costs, None, budget, &c).unwrap();
         let ilp_latency = solve(&problem(Objective::Latency), SolverChoice::Ilp).unwrap();
         let ilp_interval = solve(&problem(Objective::Throughput), SolverChoice::Ilp).unwrap();
         // No fallback may hide a disagreement: both answers come from CBC, proven optimal.
@@ -173,7 +173,8 @@ fn fast_path_refuses_mixed_and_auto_picks_fast_path() {
     let p = |objective| Problem {
         arch: &arch,
         costs: &costs,
-        budget: Crossbars::new(40),
+        physical: None,
+        budget: Budget::Crossbars(Crossbars::new(40)),
         objective,
         constraints: Constraints::default(),
     };
@@ -190,7 +191,7 @@ fn fast_path_refuses_mixed_and_auto_picks_fast_path() {
     // crossbars; anything lower needs r1 >= 7 (35 crossbars), leaving layer 0 at 1000.
     assert_eq!(s.replication, vec![5, 5]);
     assert_eq!(s.objective_value, 200.0);
-    assert_eq!(s.charged_area, Crossbars::new(40));
+    assert_eq!(s.charged_area, Budget::Crossbars(Crossbars::new(40)));
 }
 
 #[test]
@@ -198,5 +199,5 @@ fn balance_bound_formula() {
     let arch = arch(false);
     let costs = [cost(&arch, (100, 10, 3, 0)), cost(&arch, (25, 40, 5, 0))];
     // (100*3*10 + 25*5*40) / 80 = (3000 + 5000) / 80 = 100.
-    assert_eq!(balance_bound(&costs, Crossbars::new(80)), 100.0);
+    assert_eq!(balance_bound(&costs, 80), 100.0);
 }

@@ -8,6 +8,7 @@
 //! - [`eval::EvalReport`]: `lrmp eval`, accuracy at given precisions.
 
 pub mod eval;
+pub mod physical;
 pub mod run;
 
 use std::fmt::Write as _;
@@ -31,8 +32,12 @@ pub struct Summary {
     pub latency_us: f64,
     /// Pipelined inferences per second, `clock / I`.
     pub throughput_per_s: f64,
-    /// `A` in square millimetres.
+    /// `A` in square millimetres: crossbars times `xbar_area_um2` under the ideal model,
+    /// IMAs and tiles with their peripherals under the physical model.
     pub area_mm2: f64,
+    /// Placement and energy under the physical model (DESIGN 9.5).
+    #[serde(flatten)]
+    pub physical: Option<physical::PhysicalSummary>,
 }
 
 impl Summary {
@@ -46,6 +51,7 @@ impl Summary {
             latency_us: t.latency.get() as f64 / f64::from(arch.clock_mhz()),
             throughput_per_s: hz / t.interval.get().max(1) as f64,
             area_mm2: t.area.get() as f64 * f64::from(arch.xbar_area_um2()) * 1e-6,
+            physical: None,
         }
     }
 }
@@ -61,7 +67,7 @@ pub struct ResultSummary {
 }
 
 /// One layer of the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerRow {
     /// Layer name.
     pub name: String,
@@ -91,8 +97,11 @@ pub struct LayerRow {
     pub area_xbars: u64,
     /// Layer time of the 8/8 unreplicated baseline.
     pub baseline_cycles: u64,
-    /// True when the data-movement floor, not compute, sets `T`.
+    /// True when a data-movement floor, not compute, sets `T`.
     pub noc_bound: bool,
+    /// Placement, floors, binding and energy under the physical model (DESIGN 9.5).
+    #[serde(flatten)]
+    pub physical: Option<physical::PhysicalLayerRow>,
 }
 
 /// How replication was chosen and how far the result is from the balance bound.
@@ -123,8 +132,15 @@ pub struct PlanReport {
     pub arch: String,
     /// `latency`, `throughput` or `mixed`.
     pub objective: String,
-    /// Area budget in crossbars.
+    /// Area budget in crossbars (under the physical model: the budget's IMAs times
+    /// `xbars_per_ima`, the most crossbars it can hold).
     pub budget_xbars: u64,
+    /// Area budget in IMAs (physical model only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_imas: Option<u64>,
+    /// Every architecture parameter, physical ones included (physical model only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch_params: Option<serde_json::Value>,
     /// Budget over baseline area.
     pub area_factor: f64,
     /// Accelerator clock.
@@ -137,6 +153,9 @@ pub struct PlanReport {
     pub latency_gain: f64,
     /// `I0 / I`.
     pub throughput_gain: f64,
+    /// `E0 / E`, energy per inference (physical model only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub energy_gain: Option<f64>,
     /// Replication solver and bound, when replication was optimised.
     pub optimality: Option<Optimality>,
     /// Per-layer detail.
@@ -197,6 +216,7 @@ impl PlanReport {
                 area_xbars: c.xbars.get() * r,
                 baseline_cycles: b.time(1).get(),
                 noc_bound: c.noc_bound(r),
+                physical: None,
             })
             .collect();
         let ratio = |a: u64, b: u64| a as f64 / b.max(1) as f64;
@@ -205,6 +225,8 @@ impl PlanReport {
             arch: i.arch_name.to_string(),
             objective: i.objective.to_string(),
             budget_xbars: i.budget_xbars,
+            budget_imas: None,
+            arch_params: None,
             area_factor: i.area_factor,
             clock_mhz: i.arch.clock_mhz(),
             baseline: Summary::new(i.arch, i.baseline),
@@ -214,6 +236,7 @@ impl PlanReport {
             },
             latency_gain: ratio(i.baseline.latency.get(), i.result.latency.get()),
             throughput_gain: ratio(i.baseline.interval.get(), i.result.interval.get()),
+            energy_gain: None,
             optimality: None,
             layers,
         }
@@ -251,6 +274,25 @@ impl PlanReport {
             "inferences/s", b.throughput_per_s, r.throughput_per_s
         );
         let _ = writeln!(s, "{:<12} {:>16} {:>16}", "crossbars", b.area_xbars, r.area_xbars);
+        if let (Some(bp), Some(rp)) = (&b.physical, &r.physical) {
+            let _ = writeln!(s, "{:<12} {:>16} {:>16}", "IMAs", bp.area_imas, rp.area_imas);
+            let _ = writeln!(s, "{:<12} {:>16} {:>16}", "tiles", bp.tiles, rp.tiles);
+            let _ = writeln!(s, "{:<12} {:>16.3} {:>16.3}", "area mm2", b.area_mm2, r.area_mm2);
+            let _ = writeln!(
+                s,
+                "{:<12} {:>16.2} {:>16.2} {:>9.2}x",
+                "energy uJ",
+                bp.energy_uj,
+                rp.energy_uj,
+                self.energy_gain.unwrap_or(1.0)
+            );
+            let _ = writeln!(s, "{:<12} {:>16.3} {:>16.3}", "TOPS/W", bp.tops_per_w, rp.tops_per_w);
+            let _ = writeln!(
+                s,
+                "{:<12} {:>16} {:>16}",
+                "interval set", bp.interval_binding, rp.interval_binding
+            );
+        }
         if let Some(drop) = self.result.accuracy_drop {
             let _ = writeln!(s, "{:<12} {:>16} {:>15.2}pp", "accuracy", "", -drop);
         }
@@ -287,7 +329,11 @@ impl PlanReport {
                 l.cycles_per_position,
                 l.cycles,
                 l.baseline_cycles,
-                if l.noc_bound { "  noc-bound" } else { "" }
+                match &l.physical {
+                    Some(p) if p.binding != "compute" => format!("  {}-bound", p.binding),
+                    None if l.noc_bound => "  noc-bound".to_string(),
+                    _ => String::new(),
+                }
             );
         }
         s

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use imc_model::{ArchConfig, Crossbars, LayerCost, Precision};
+use imc_model::{ArchConfig, LayerCost, Precision};
 
 use super::evaluate::{DropOracle, Replicator};
 use super::methods::{run_method, Method, MethodResult, Tools};
@@ -18,7 +18,7 @@ use super::rl::{EpisodeReport, RlConfig};
 use crate::accuracy::proxy::{ProxyConstants, ProxyOracle};
 use crate::accuracy::{self, AccuracyOracle, OracleSpec};
 use crate::network::Network;
-use crate::replicate::{self, Constraints, Objective, ReplicateError, SolverChoice};
+use crate::replicate::{self, Budget, Constraints, Objective, Physical, ReplicateError, SolverChoice};
 
 /// The exact replication optimiser of [`crate::replicate`], fast path first.
 pub struct ExactReplicator {
@@ -43,13 +43,14 @@ impl Replicator for ExactReplicator {
     fn replicate(
         &mut self,
         costs: &[LayerCost],
-        budget: Crossbars,
+        physical: Option<&Physical>,
+        budget: Budget,
         goal: Goal,
     ) -> Result<Option<Vec<u64>>, SearchError> {
         let none = Constraints::default();
         let plan = match goal {
-            Goal::Throughput => replicate::min_interval(&self.arch, costs, budget, &none),
-            Goal::Latency => replicate::min_latency(&self.arch, costs, budget, &none),
+            Goal::Throughput => replicate::min_interval(&self.arch, costs, physical, budget, &none),
+            Goal::Latency => replicate::min_latency(&self.arch, costs, physical, budget, &none),
         };
         match plan {
             Ok(plan) => Ok(Some(plan.replication)),
@@ -58,6 +59,7 @@ impl Replicator for ExactReplicator {
                 let problem = replicate::Problem {
                     arch: &self.arch,
                     costs,
+                    physical: physical.copied(),
                     budget,
                     objective: objective(goal),
                     constraints: none,

@@ -12,11 +12,11 @@
 
 use std::collections::HashMap;
 
-use imc_model::cost::totals;
-use imc_model::{Crossbars, LayerCost, Precision, Totals};
+use imc_model::{LayerCost, Precision, Totals};
 
 use super::knapsack::within_drop_budget;
 use super::problem::{Goal, SearchError, SearchProblem};
+use crate::replicate::{Budget, Physical};
 
 /// Reward lost per accuracy budget of excess drop.
 pub const EXCESS_PENALTY: f64 = 3.0;
@@ -24,28 +24,31 @@ pub const EXCESS_PENALTY: f64 = 3.0;
 pub const NO_FIT_REWARD: f64 = -10.0;
 
 /// The exact replication optimiser, as the search sees it: replication factors minimising
-/// `goal` under `budget` for fixed per-layer costs, or `None` when even `r = 1` does not fit.
+/// `goal` under `budget` for fixed per-layer costs (and, under the physical model, the layers
+/// it sees), or `None` when even the cheapest replication does not fit.
 pub trait Replicator {
     /// Replication factors, one per layer.
     fn replicate(
         &mut self,
         costs: &[LayerCost],
-        budget: Crossbars,
+        physical: Option<&Physical>,
+        budget: Budget,
         goal: Goal,
     ) -> Result<Option<Vec<u64>>, SearchError>;
 }
 
 impl<F> Replicator for F
 where
-    F: FnMut(&[LayerCost], Crossbars, Goal) -> Result<Option<Vec<u64>>, SearchError>,
+    F: FnMut(&[LayerCost], Option<&Physical>, Budget, Goal) -> Result<Option<Vec<u64>>, SearchError>,
 {
     fn replicate(
         &mut self,
         costs: &[LayerCost],
-        budget: Crossbars,
+        physical: Option<&Physical>,
+        budget: Budget,
         goal: Goal,
     ) -> Result<Option<Vec<u64>>, SearchError> {
-        self(costs, budget, goal)
+        self(costs, physical, budget, goal)
     }
 }
 
@@ -140,7 +143,13 @@ impl<'a> Evaluator<'a> {
         let p = self.problem;
         let precisions = p.pin(precisions);
         let costs = p.costs(&precisions)?;
-        let replication = self.replicator.replicate(&costs, p.budget, p.goal)?;
+        let layers = match p.physical {
+            Some(_) => p.phys_layers(&precisions),
+            None => Vec::new(),
+        };
+        let replication = self
+            .replicator
+            .replicate(&costs, p.physical_view(&layers).as_ref(), p.budget, p.goal)?;
         let drop = match self.drops.get(&precisions) {
             Some(&d) => d,
             None => {
@@ -155,11 +164,13 @@ impl<'a> Evaluator<'a> {
         let excess = (drop - p.max_drop).max(0.0) / p.max_drop.max(0.1);
         let eval = match replication {
             Some(replication) => {
-                let t = totals(&p.arch, &costs, &replication)?;
-                if t.area > p.budget {
+                let t = p.totals(&precisions, &costs, &replication)?;
+                let area = p.charged_area(&costs, &replication)?;
+                if area > p.budget.units() {
                     return Err(SearchError::Replication(format!(
                         "area {} exceeds the budget {}",
-                        t.area, p.budget
+                        p.budget.same_unit(area),
+                        p.budget
                     )));
                 }
                 let gain = p.gain(&t);

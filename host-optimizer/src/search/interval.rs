@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use imc_model::Crossbars;
+use crate::replicate::Budget;
 
 use super::knapsack::{pareto_area_drop, solve_items, within_drop_budget, Item, Minimise};
 use super::problem::SearchError;
@@ -19,7 +19,7 @@ use super::problem::SearchError;
 /// Smallest-interval mapping over `layers` (items per layer), and whether it is proven.
 pub(super) fn bisect_interval(
     layers: &[Vec<Item>],
-    budget: Crossbars,
+    budget: Budget,
     max_drop: f64,
     time_limit: Duration,
 ) -> Result<Option<(Vec<Item>, bool)>, SearchError> {
@@ -52,7 +52,7 @@ pub(super) fn bisect_interval(
             .iter()
             .map(|o| o.iter().map(|i| i.drop).fold(f64::INFINITY, f64::min))
             .sum();
-        if min_area > budget.get() || !within_drop_budget(min_drop, max_drop) {
+        if min_area > budget.units() || !within_drop_budget(min_drop, max_drop) {
             return Ok(None);
         }
         let Some((chosen, solved_proven)) =
@@ -62,7 +62,7 @@ pub(super) fn bisect_interval(
         };
         let area: u64 = chosen.iter().map(|i| i.area).sum();
         let drop: f64 = chosen.iter().map(|i| i.drop).sum();
-        if area <= budget.get() && within_drop_budget(drop, max_drop) {
+        if area <= budget.units() && within_drop_budget(drop, max_drop) {
             Ok(Some(chosen))
         } else {
             proven &= solved_proven;

@@ -12,7 +12,9 @@ use std::time::Duration;
 use good_lp::{
     coin_cbc, constraint, variable, Expression, ProblemVariables, Solution, SolverModel, Variable, WithInitialSolution,
 };
-use imc_model::{Crossbars, Precision};
+use imc_model::Precision;
+
+use crate::replicate::Budget;
 
 use super::problem::SearchError;
 
@@ -97,7 +99,7 @@ fn pareto_on(mut items: Vec<Item>, time_of: fn(&Item) -> u64) -> Vec<Item> {
 /// Builds and solves the model; `None` when no choice fits both budgets.
 pub(crate) fn solve_items(
     layers: &[Vec<Item>],
-    budget: Crossbars,
+    budget: Budget,
     max_drop: Option<f64>,
     minimise: Minimise,
     time_limit: Duration,
@@ -161,7 +163,7 @@ pub(crate) fn solve_items(
             model = model.with(constraint!(time_of(layer) <= z));
         }
     }
-    model = model.with(constraint!(area <= budget.get() as f64));
+    model = model.with(constraint!(area <= budget.units() as f64));
     if let Some(max_drop) = max_drop {
         model = model.with(constraint!(drop <= max_drop + DROP_TOLERANCE));
     }

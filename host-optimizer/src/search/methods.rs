@@ -10,7 +10,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use imc_model::cost::totals;
 use imc_model::{Bits, LayerCost, Precision, Totals};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -257,8 +256,24 @@ pub fn run_method(
                 .then_some((warm.precisions.as_slice(), warm.replication.as_slice()));
             let solution = solve_joint_from(problem, drops, tools.milp_time_limit, warm)?
                 .ok_or_else(|| SearchError::Input("no assignment fits both the area and the accuracy budget".into()))?;
-            let t = totals(
-                &problem.arch,
+            let mut solution = solution;
+            if problem.physical.is_some() {
+                // The MILP's items were conservative (see `milp`): replicate its precisions
+                // exactly, which can only do as well or better.
+                let exact = eval.evaluate(solution.precisions.clone())?;
+                if let Some(t) = exact.totals {
+                    let joint = problem.totals(
+                        &solution.precisions,
+                        &problem.costs(&solution.precisions)?,
+                        &solution.replication,
+                    )?;
+                    if problem.gain(&t) >= problem.gain(&joint) {
+                        solution.replication = exact.replication;
+                    }
+                }
+            }
+            let t = problem.totals(
+                &solution.precisions,
                 &problem.costs(&solution.precisions)?,
                 &solution.replication,
             )?;
@@ -311,7 +326,8 @@ fn unreplicated(
     start: Instant,
 ) -> Result<MethodResult, SearchError> {
     let replication = vec![1; problem.len()];
-    let t = totals(&problem.arch, costs, &replication)?;
+    let t = problem.totals(&precisions, costs, &replication)?;
+    let area = problem.charged_area(costs, &replication)?;
     Ok(MethodResult {
         method,
         precisions,
@@ -319,7 +335,7 @@ fn unreplicated(
         totals: t,
         gain: problem.gain(&t),
         drop,
-        feasible: drop <= problem.max_drop && t.area <= problem.budget,
+        feasible: drop <= problem.max_drop && area <= problem.budget.units(),
         evaluations: 1,
         seconds: start.elapsed().as_secs_f64(),
         history: Vec::new(),

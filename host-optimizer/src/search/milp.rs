@@ -12,15 +12,24 @@
 //! - items dominated within their layer (no less area, time and drop than another item) are
 //!   dropped, which also merges precisions with equal `X_l` and `t_l`.
 //!
-//! Invariant: a returned solution is re-checked through `imc_model::cost::totals`.
+//! Under the physical model (DESIGN section 9) an item's area is its IMAs and its time
+//! carries the floors; the items come from each layer's `(imas, T)` Pareto frontier. A
+//! layer's egress depends on the *next* layer's activation bits, which the separable
+//! knapsack cannot see, so items take it at 8 bits: an upper bound on the true time (egress
+//! only grows with those bits). The optimum is then the optimum of that conservative model,
+//! not proven for the true one; [`JointSolution::proven_optimal`] says so.
+//!
+//! Invariant: a returned solution is re-checked through the problem's cost model.
 
 use std::time::Duration;
 
-use imc_model::{Crossbars, LayerCost, Precision};
+use imc_model::physical::{self, PhysLayer};
+use imc_model::{Bits, LayerCost, Precision};
 
 use super::interval::bisect_interval;
 use super::knapsack::{pareto, replication_levels, solve_items, within_drop_budget, Item, Minimise};
 use super::problem::{Goal, SearchError, SearchProblem};
+use crate::replicate::{Budget, Physical};
 
 /// An additive accuracy model: the drop of the network is the sum of per-layer drops.
 pub trait LayerDrops {
@@ -50,8 +59,23 @@ pub struct JointSolution {
     pub proven_optimal: bool,
 }
 
-/// Exact replication for fixed costs (every layer has a single precision).
-pub fn replicate_exact(costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Result<Option<Vec<u64>>, SearchError> {
+/// Exact replication for fixed costs (every layer has a single precision) by the knapsack
+/// core, under the ideal model of DESIGN section 3 (a [`super::evaluate::Replicator`]
+/// independent of [`crate::replicate`], for cross-checks).
+pub fn replicate_exact(
+    costs: &[LayerCost],
+    physical: Option<&Physical>,
+    budget: Budget,
+    goal: Goal,
+) -> Result<Option<Vec<u64>>, SearchError> {
+    let Budget::Crossbars(budget) = budget else {
+        return Err(SearchError::Input("replicate_exact prices crossbars only".into()));
+    };
+    if physical.is_some() {
+        return Err(SearchError::Input(
+            "replicate_exact models DESIGN section 3 only".into(),
+        ));
+    }
     let min_area: u64 = costs.iter().map(|c| c.xbars.get()).sum();
     if min_area > budget.get() {
         return Ok(None);
@@ -76,7 +100,7 @@ pub fn replicate_exact(costs: &[LayerCost], budget: Crossbars, goal: Goal) -> Re
         .collect();
     let chosen = solve_items(
         &layers,
-        budget,
+        Budget::Crossbars(budget),
         None,
         match goal {
             Goal::Latency => Minimise::TotalTime,
@@ -108,6 +132,10 @@ pub fn layer_choices(problem: &SearchProblem, layer: usize) -> Vec<Precision> {
     out
 }
 
+/// One precision of one layer: its drop and its replication choices `(r, area, time)`,
+/// cheapest first.
+type LayerOption = (Precision, f64, Vec<(u64, u64, u64)>);
+
 /// Solves the joint problem exactly with the additive accuracy model `drops`.
 /// `None` when no assignment fits both budgets.
 pub fn solve_joint(
@@ -127,41 +155,70 @@ pub fn solve_joint_from(
     time_limit: Duration,
     start: Option<(&[Precision], &[u64])>,
 ) -> Result<Option<JointSolution>, SearchError> {
-    let mut options: Vec<Vec<(Precision, LayerCost, f64)>> = Vec::with_capacity(problem.len());
+    let budget = problem.budget.units();
+    // Per layer and precision: the replication choices as (r, area, time), cheapest first.
+    let mut options: Vec<Vec<LayerOption>> = Vec::with_capacity(problem.len());
     for (l, shape) in problem.shapes.iter().enumerate() {
         let mut layer = Vec::new();
         for p in layer_choices(problem, l) {
             let cost = LayerCost::new(&problem.arch, shape, p)?;
-            layer.push((p, cost, drops.layer_drop(l, p)));
+            let choices = match &problem.physical {
+                None => {
+                    let x = cost.xbars.get().max(1);
+                    replication_levels(cost.positions, budget / x)
+                        .into_iter()
+                        .map(|r| (r, r * x, cost.time(r).get()))
+                        .collect()
+                }
+                Some(config) => {
+                    let stride = problem.strides.get(l).map_or(1, |s| s.0);
+                    let conservative = PhysLayer::new(*shape, p, Bits::EIGHT, stride);
+                    let mut out = Vec::new();
+                    for point in physical::frontier(&problem.arch, config, &conservative, u64::MAX) {
+                        let (r, c) = point?;
+                        if c.imas.get() > budget {
+                            break;
+                        }
+                        out.push((r, c.imas.get(), c.time.get()));
+                    }
+                    out
+                }
+            };
+            if !choices.is_empty() {
+                layer.push((p, drops.layer_drop(l, p), choices));
+            }
         }
         options.push(layer);
     }
     let cheapest: Vec<u64> = options
         .iter()
-        .map(|o| o.iter().map(|(_, c, _)| c.xbars.get()).min().unwrap_or(0))
+        .map(|o| {
+            o.iter()
+                .filter_map(|(_, _, c)| c.first().map(|c| c.1))
+                .min()
+                .unwrap_or(u64::MAX)
+        })
         .collect();
-    let min_area: u64 = cheapest.iter().sum();
-    if min_area > problem.budget.get() {
+    let Some(min_area) = cheapest.iter().try_fold(0u64, |acc, &c| acc.checked_add(c)) else {
+        return Ok(None);
+    };
+    if min_area > budget {
         return Ok(None);
     }
     let layers: Vec<Vec<Item>> = options
         .iter()
         .zip(&cheapest)
         .map(|(opts, &cheapest)| {
-            let others = min_area - cheapest;
+            let room = budget - (min_area - cheapest);
             let mut items = Vec::new();
-            for &(precision, cost, drop) in opts {
-                let x = cost.xbars.get().max(1);
-                let Some(room) = problem.budget.get().checked_sub(others) else {
-                    continue;
-                };
-                for r in replication_levels(cost.positions, room / x) {
+            for (precision, drop, choices) in opts {
+                for &(r, area, time) in choices.iter().take_while(|c| c.1 <= room) {
                     items.push(Item {
-                        precision,
+                        precision: *precision,
                         replication: r,
-                        area: r * x,
-                        time: cost.time(r).get(),
-                        drop,
+                        area,
+                        time,
+                        drop: *drop,
                     });
                 }
             }
@@ -191,11 +248,14 @@ pub fn solve_joint_from(
     };
     let precisions: Vec<Precision> = chosen.iter().map(|i| i.precision).collect();
     let replication: Vec<u64> = chosen.iter().map(|i| i.replication).collect();
-    let t = imc_model::cost::totals(&problem.arch, &problem.costs(&precisions)?, &replication)?;
-    if t.area > problem.budget {
+    let costs = problem.costs(&precisions)?;
+    problem.totals(&precisions, &costs, &replication)?;
+    let area = problem.charged_area(&costs, &replication)?;
+    if area > budget {
         return Err(SearchError::Solver(format!(
             "MILP area {} exceeds the budget {}",
-            t.area, problem.budget
+            problem.budget.same_unit(area),
+            problem.budget
         )));
     }
     Ok(Some(JointSolution {
@@ -203,7 +263,8 @@ pub fn solve_joint_from(
         replication,
         drop: chosen.iter().map(|i| i.drop).sum(),
         variables,
-        proven_optimal,
+        // Under the physical model the items were conservative (egress at 8 bits).
+        proven_optimal: proven_optimal && problem.physical.is_none(),
     }))
 }
 
@@ -216,7 +277,9 @@ fn start_items(
     precisions: &[Precision],
     replication: &[u64],
 ) -> Result<Option<Vec<usize>>, SearchError> {
-    if precisions.len() != layers.len() || replication.len() != layers.len() {
+    if precisions.len() != layers.len() || replication.len() != layers.len() || problem.physical.is_some() {
+        // Under the physical model the items' times are conservative: a start would have to
+        // be re-costed the same way; the solver does without one.
         return Ok(None);
     }
     let costs = problem.costs(precisions)?;
@@ -240,5 +303,5 @@ fn start_items(
         drop += item.drop;
         picked.push(i);
     }
-    Ok((area <= problem.budget.get() && within_drop_budget(drop, problem.max_drop)).then_some(picked))
+    Ok((area <= problem.budget.units() && within_drop_budget(drop, problem.max_drop)).then_some(picked))
 }

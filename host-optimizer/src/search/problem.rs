@@ -3,14 +3,18 @@
 //!
 //! A [`SearchProblem`] is validated once: at least one layer, a non-empty set of bit widths,
 //! a positive budget, a finite non-negative accuracy budget, and baseline (8/8, `r = 1`) costs
-//! that fit in 64 bits. Every cost number comes from `imc_model::cost`.
+//! that fit in 64 bits. Every cost number comes from `imc_model::cost` and, under the
+//! physical model (DESIGN section 9), from `imc_model::physical`: then the budget is in IMAs
+//! and times carry the floors.
 
 use std::fmt;
 
 use imc_model::cost::totals;
-use imc_model::{ArchConfig, Bits, Crossbars, Cycles, LayerCost, LayerShape, Precision, Totals};
+use imc_model::physical::{self, floors::out_bits, AreaFactor, PhysLayer, PhysicalConfig, PhysicalError};
+use imc_model::{ArchConfig, Bits, Cycles, LayerCost, LayerShape, Precision, Totals};
 
 use crate::network::Network;
+use crate::replicate::{Budget, Physical};
 
 /// What the search minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,6 +77,12 @@ impl From<imc_model::CostError> for SearchError {
     }
 }
 
+impl From<PhysicalError> for SearchError {
+    fn from(e: PhysicalError) -> Self {
+        SearchError::Cost(e.to_string())
+    }
+}
+
 /// Raw knobs of a problem; validated by [`SearchProblem::new`].
 #[derive(Clone, Debug)]
 pub struct ProblemSpec {
@@ -105,6 +115,8 @@ impl Default for ProblemSpec {
 pub struct SearchProblem {
     /// Hardware.
     pub arch: ArchConfig,
+    /// The physical model (DESIGN section 9), `None` for section 3 alone.
+    pub physical: Option<PhysicalConfig>,
     /// Network name (reports).
     pub network: String,
     /// Layer names, in order.
@@ -113,8 +125,8 @@ pub struct SearchProblem {
     pub shapes: Vec<LayerShape>,
     /// Layer strides (height, width), in order.
     pub strides: Vec<(u32, u32)>,
-    /// Area budget.
-    pub budget: Crossbars,
+    /// Area budget: crossbars, or IMAs under the physical model.
+    pub budget: Budget,
     /// What to minimise.
     pub goal: Goal,
     /// Allowed bit widths, ascending, deduplicated, non-empty.
@@ -130,8 +142,19 @@ pub struct SearchProblem {
 }
 
 impl SearchProblem {
-    /// Validates `spec` for `network` on `arch`.
+    /// Validates `spec` for `network` on `arch` under the model of DESIGN section 3 alone.
     pub fn new(arch: ArchConfig, network: &Network, spec: &ProblemSpec) -> Result<SearchProblem, SearchError> {
+        SearchProblem::with_physical(arch, None, network, spec)
+    }
+
+    /// Validates `spec` for `network` on `arch`, under the physical model when `physical` is
+    /// given (the budget is then the IMAs of DESIGN 9.2).
+    pub fn with_physical(
+        arch: ArchConfig,
+        physical: Option<PhysicalConfig>,
+        network: &Network,
+        spec: &ProblemSpec,
+    ) -> Result<SearchProblem, SearchError> {
         let shapes: Vec<LayerShape> = network.layers.iter().map(|l| l.shape).collect();
         if shapes.is_empty() {
             return Err(SearchError::Input("the network has no mappable layer".into()));
@@ -164,24 +187,50 @@ impl SearchProblem {
             .iter()
             .map(|s| LayerCost::new(&arch, s, Precision::BASELINE))
             .collect::<Result<Vec<_>, _>>()?;
-        let baseline = totals(&arch, &baseline_costs, &vec![1; shapes.len()])?;
-        // floor(F * A_0); f64 is exact for any realistic crossbar count (< 2^53).
-        let budget = (spec.area_factor * baseline.area.get() as f64).floor();
-        if budget < 1.0 || budget >= u64::MAX as f64 {
-            return Err(SearchError::Input(format!(
-                "area factor {} gives no usable budget",
-                spec.area_factor
-            )));
-        }
         let n = shapes.len();
+        let ideal = totals(&arch, &baseline_costs, &vec![1; n])?;
+        let no_budget = || SearchError::Input(format!("area factor {} gives no usable budget", spec.area_factor));
+        let (baseline, budget) = match &physical {
+            None => {
+                // floor(F * A_0); f64 is exact for any realistic crossbar count (< 2^53).
+                let budget = (spec.area_factor * ideal.area.get() as f64).floor();
+                if budget < 1.0 || budget >= u64::MAX as f64 {
+                    return Err(no_budget());
+                }
+                (ideal, Budget::Crossbars(imc_model::Crossbars::new(budget as u64)))
+            }
+            Some(config) => {
+                let strides: Vec<u32> = network.layers.iter().map(|l| l.stride.0).collect();
+                let layers = phys_layers_of(&shapes, &strides, &vec![Precision::BASELINE; n]);
+                let chip = physical::chip_timing(&arch, config, &layers, &vec![1; n]).map_err(|e| match e {
+                    PhysicalError::Buffer { layer, .. } => SearchError::Input(format!(
+                        "layer `{}` at 8/8: {e}",
+                        network.layers.get(layer).map_or("?", |l| l.name.as_str())
+                    )),
+                    other => other.into(),
+                })?;
+                let factor = AreaFactor::from_decimal_str(&spec.area_factor.to_string()).map_err(|_| no_budget())?;
+                let imas = physical::budget_imas(config, chip.placement.imas, factor)?;
+                if imas.get() == 0 {
+                    return Err(no_budget());
+                }
+                let baseline = Totals {
+                    latency: chip.latency,
+                    interval: chip.interval,
+                    area: ideal.area,
+                };
+                (baseline, Budget::Imas(imas))
+            }
+        };
         let pinned = (0..n).map(|i| !spec.free_ends && (i == 0 || i + 1 == n)).collect();
         Ok(SearchProblem {
             arch,
+            physical,
             network: network.name.clone(),
             names: network.layers.iter().map(|l| l.name.clone()).collect(),
             strides: network.layers.iter().map(|l| l.stride).collect(),
             shapes,
-            budget: Crossbars::new(budget as u64),
+            budget,
             goal: spec.goal,
             bits,
             pinned,
@@ -189,6 +238,65 @@ impl SearchProblem {
             baseline_costs,
             baseline,
         })
+    }
+
+    /// Every layer at `precisions` as the physical model sees it (one per layer).
+    pub fn phys_layers(&self, precisions: &[Precision]) -> Vec<PhysLayer> {
+        let strides: Vec<u32> = self.strides.iter().map(|s| s.0).collect();
+        phys_layers_of(&self.shapes, &strides, precisions)
+    }
+
+    /// Latency, interval (with the physical floors when the model has them) and crossbar
+    /// area of a mapping; `costs` are those of `precisions`.
+    pub fn totals(
+        &self,
+        precisions: &[Precision],
+        costs: &[LayerCost],
+        replication: &[u64],
+    ) -> Result<Totals, SearchError> {
+        let ideal = totals(&self.arch, costs, replication)?;
+        match &self.physical {
+            None => Ok(ideal),
+            Some(config) => {
+                let chip = physical::chip_timing(&self.arch, config, &self.phys_layers(precisions), replication)?;
+                Ok(Totals {
+                    latency: chip.latency,
+                    interval: chip.interval,
+                    area: ideal.area,
+                })
+            }
+        }
+    }
+
+    /// Area of a mapping in the budget's unit: `sum r X` crossbars, or IMAs.
+    pub fn charged_area(&self, costs: &[LayerCost], replication: &[u64]) -> Result<u64, SearchError> {
+        let mut sum: u64 = 0;
+        for (c, &r) in costs.iter().zip(replication) {
+            let a = match &self.physical {
+                None => c.area(r).map(|a| a.get()),
+                Some(config) => physical::placement::layer_imas(config, c.xbars, r)
+                    .ok()
+                    .map(|i| i.get()),
+            };
+            sum = a
+                .and_then(|a| sum.checked_add(a))
+                .ok_or_else(|| SearchError::Cost("area does not fit in 64 bits".into()))?;
+        }
+        Ok(sum)
+    }
+
+    /// Crossbars the budget can hold: the budget itself, or its IMAs times `xbars_per_ima`
+    /// (what the relaxed heuristics of the projection compare crossbar areas with).
+    pub fn budget_xbars(&self) -> u64 {
+        match (&self.physical, self.budget) {
+            (Some(config), Budget::Imas(imas)) => imas.get().saturating_mul(config.xbars_per_ima()),
+            _ => self.budget.units(),
+        }
+    }
+
+    /// The physical model applied to `layers` (from [`SearchProblem::phys_layers`]).
+    pub fn physical_view<'a>(&'a self, layers: &'a [PhysLayer]) -> Option<Physical<'a>> {
+        self.physical.as_ref().map(|config| Physical { config, layers })
     }
 
     /// Number of layers.
@@ -232,6 +340,17 @@ impl SearchProblem {
         }
         precisions
     }
+}
+
+/// Layers for the physical model from shapes, vertical strides and precisions.
+fn phys_layers_of(shapes: &[LayerShape], strides_h: &[u32], precisions: &[Precision]) -> Vec<PhysLayer> {
+    shapes
+        .iter()
+        .zip(strides_h)
+        .zip(precisions)
+        .enumerate()
+        .map(|(i, ((s, &stride), &p))| PhysLayer::new(*s, p, out_bits(precisions, i), stride))
+        .collect()
 }
 
 #[cfg(test)]
@@ -297,7 +416,7 @@ mod tests {
             ..ProblemSpec::default()
         };
         let p = SearchProblem::new(ArchConfig::isaac(), &net, &spec).unwrap();
-        assert_eq!(p.budget.get(), (1.5 * p.baseline.area.get() as f64).floor() as u64);
+        assert_eq!(p.budget.units(), (1.5 * p.baseline.area.get() as f64).floor() as u64);
         assert_eq!(p.pinned, vec![true, false, false, false, false, false, true]);
         assert!((p.gain(&p.baseline) - 1.0).abs() < 1e-12);
     }

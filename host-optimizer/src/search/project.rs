@@ -116,7 +116,7 @@ impl Projector {
             layers,
             max_drop: problem.max_drop,
             goal: problem.goal,
-            budget: problem.budget.get() as f64,
+            budget: problem.budget_xbars() as f64,
         })
     }
 

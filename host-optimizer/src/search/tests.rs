@@ -63,12 +63,12 @@ fn exact_replication_matches_the_replicate_fast_path() {
             p.len()
         ]);
         let costs = p.costs(&precisions).unwrap();
-        let r = replicate_exact(&costs, p.budget, goal).unwrap().unwrap();
+        let r = replicate_exact(&costs, None, p.budget, goal).unwrap().unwrap();
         let t = imc_model::cost::totals(&p.arch, &costs, &r).unwrap();
-        assert!(t.area <= p.budget);
+        assert!(t.area.get() <= p.budget.units());
         // An independent exact method: the replication engineer's bisection / knapsack DP.
         let fast = ExactReplicator::new(p.arch)
-            .replicate(&costs, p.budget, goal)
+            .replicate(&costs, None, p.budget, goal)
             .unwrap()
             .unwrap();
         let tf = imc_model::cost::totals(&p.arch, &costs, &fast).unwrap();
@@ -81,7 +81,7 @@ fn joint_milp_is_no_worse_than_any_method_and_respects_budgets() {
     for goal in [Goal::Latency, Goal::Throughput] {
         let p = problem(goal, 1.0);
         let milp = run(&p, Method::Milp, 1, 0);
-        assert!(milp.feasible && milp.totals.area <= p.budget && milp.drop <= p.max_drop + 1e-9);
+        assert!(milp.feasible && milp.totals.area.get() <= p.budget.units() && milp.drop <= p.max_drop + 1e-9);
         for method in [Method::ReplicationOnly, Method::Uniform(6), Method::Random, Method::Rl] {
             let other = run(&p, method, 60, 1);
             if other.feasible {

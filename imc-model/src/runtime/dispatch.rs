@@ -7,8 +7,8 @@
 //! deals positions round robin and replica `j` gets `q + (j < rem)` of them.
 //!
 //! - `layer` mode: layer `l` of inference `k` starts when layer `l-1` of `k` and layer `l`
-//!   of `k-1` are done; inference `k` is released at `k * chip_noc_floor`. Layer times are
-//!   `max(ceil(P/r) t, noc_floor)`, so the first latency is `L` and every interval is `I`
+//!   of `k-1` are done; inference `k` is released at `k * chip_floor_cycles`. Layer times are
+//!   `max(ceil(P/r) t, floor_cycles)`, so the first latency is `L` and every interval is `I`
 //!   of the cost model exactly (a flow shop of identical jobs).
 //! - `row` mode (module `rows`): a layer's replicas work in lock-step waves of `r`
 //!   positions; a wave starts as soon as the input rows it needs exist. Every completion
@@ -76,7 +76,7 @@ pub fn run<S: DispatchSink>(plan: &Plan, mode: Mode, inferences: u32, sink: &mut
     let mut rows = RowState::new();
     let (mut first, mut previous, mut last) = (0, 0, 0);
     let release_step = match mode {
-        Mode::Layer => plan.header().chip_noc_floor,
+        Mode::Layer => plan.header().chip_floor_cycles,
         Mode::Row => plan.bottleneck().get(),
     };
     for k in 0..inferences {

@@ -7,7 +7,7 @@
 //! - `1..=MAX_LAYERS` layers; every layer has `1 <= replication <= positions`,
 //!   `positions = out_h * out_w <= MAX_POSITIONS`, `replication <= MAX_REPLICAS`,
 //!   `cycles_per_position >= 1`, `xbars_per_replica >= 1`, bit widths valid;
-//! - every layer time (`ceil(P/r) * t`, the NoC floor) and the chip floor are at most
+//! - every layer time (`ceil(P/r) * t`, its data-movement floor) and the chip floor are at most
 //!   [`MAX_LAYER_CYCLES`], so a stream of up to `MAX_INFERENCES` inferences cannot
 //!   overflow `u64`;
 //! - placement: replicas are packed in layer order, layer `l` starting at crossbar
@@ -35,8 +35,9 @@ pub struct PlanHeader {
     pub xbars_per_tile: u32,
     /// Tiles on the chip; 0 = unbounded (sized to the plan).
     pub tiles: u32,
-    /// Chip data-movement floor on the pipelined interval (0 = unlimited NoC).
-    pub chip_noc_floor: u64,
+    /// Chip floor on the pipelined interval: the section 3 NoC floor and, under the
+    /// physical model (DESIGN 9.3), the chip input port `io` (0 = none).
+    pub chip_floor_cycles: u64,
 }
 
 /// One layer of a plan, as it travels on the wire.
@@ -62,8 +63,9 @@ pub struct PlanLayer {
     pub w_bits: u8,
     /// Activation bits `b_a`.
     pub a_bits: u8,
-    /// Data-movement floor of the layer time (0 = none).
-    pub noc_floor: u64,
+    /// Data-movement floor of the layer time (0 = none): the section 3 NoC floor and,
+    /// under the physical model (DESIGN 9.3), the ingress and egress floors.
+    pub floor_cycles: u64,
     /// First crossbar of the layer's first replica.
     pub first_xbar: u64,
 }
@@ -73,7 +75,7 @@ impl PlanLayer {
     pub const fn positions(&self) -> u64 {
         self.out_h as u64 * self.out_w as u64
     }
-    /// Layer time `max(ceil(P/r) * t, noc_floor)`; valid once the layer is validated.
+    /// Layer time `max(ceil(P/r) * t, floor_cycles)`; valid once the layer is validated.
     pub const fn time(&self) -> Cycles {
         let r = if self.replication == 0 {
             1
@@ -84,10 +86,10 @@ impl PlanLayer {
             .positions()
             .div_ceil(r)
             .saturating_mul(self.cycles_per_position as u64);
-        Cycles::new(if compute > self.noc_floor {
+        Cycles::new(if compute > self.floor_cycles {
             compute
         } else {
-            self.noc_floor
+            self.floor_cycles
         })
     }
     /// Crossbars of all replicas, `r_l * X_l`.
@@ -243,28 +245,41 @@ impl Plan {
         builder.finish()
     }
 
-    /// Builds and validates a plan from the cost model: per layer a shape, a precision and
-    /// a replication, replicas packed in layer order.
+    /// Builds and validates a plan from the cost model of DESIGN section 3: per layer a
+    /// shape, a precision and a replication, replicas packed in layer order.
     pub fn from_model<'a>(
         arch: &ArchConfig,
         layers: impl Iterator<Item = (&'a LayerShape, Precision, u64)> + Clone,
     ) -> Result<Plan, PlanError> {
+        Plan::from_model_with_floors(arch, layers.map(|(s, p, r)| (s, p, r, Cycles::ZERO)), Cycles::ZERO)
+    }
+
+    /// [`Plan::from_model`] with floors a richer model adds (the physical model's ingress and
+    /// egress per layer, its chip input port for the interval): each layer's floor is the
+    /// larger of its NoC floor and the one given, the chip's the larger of the chip NoC floor
+    /// and `chip_floor`. The controller then reproduces that model's `L` and `I` exactly.
+    pub fn from_model_with_floors<'a>(
+        arch: &ArchConfig,
+        layers: impl Iterator<Item = (&'a LayerShape, Precision, u64, Cycles)> + Clone,
+        chip_floor: Cycles,
+    ) -> Result<Plan, PlanError> {
         let mut costs: heapless::Vec<LayerCost, MAX_LAYERS> = heapless::Vec::new();
-        for (index, (shape, precision, _)) in layers.clone().enumerate() {
+        for (index, (shape, precision, _, _)) in layers.clone().enumerate() {
             let cost = LayerCost::new(arch, shape, precision).map_err(|_| PlanError::Model(index_u16(index)))?;
             costs.push(cost).map_err(|_| PlanError::LayerCount)?;
         }
-        let chip_noc_floor = chip_noc_floor(arch, &costs).map_err(|_| PlanError::Model(0))?.get();
+        let noc = chip_noc_floor(arch, &costs).map_err(|_| PlanError::Model(0))?;
         let header = PlanHeader {
             layer_count: u16::try_from(costs.len()).map_err(|_| PlanError::LayerCount)?,
             xbars_per_tile: u32::try_from(arch.xbars_per_tile()).map_err(|_| PlanError::TileSize)?,
             tiles: u32::try_from(arch.tiles()).map_err(|_| PlanError::TileSize)?,
-            chip_noc_floor,
+            chip_floor_cycles: noc.max(chip_floor).get(),
         };
         let mut builder = PlanBuilder::new(header)?;
-        for (index, ((shape, precision, replication), cost)) in layers.zip(costs.iter()).enumerate() {
-            let layer = model_layer(shape, precision, cost, replication, builder.next_xbar)
+        for (index, ((shape, precision, replication, floor), cost)) in layers.zip(costs.iter()).enumerate() {
+            let mut layer = model_layer(shape, precision, cost, replication, builder.next_xbar)
                 .map_err(|_| PlanError::Model(index_u16(index)))?;
+            layer.floor_cycles = layer.floor_cycles.max(floor.get());
             builder.push(layer)?;
         }
         builder.finish()
@@ -318,7 +333,7 @@ impl Plan {
         self.layers
             .iter()
             .map(PlanLayer::time)
-            .fold(Cycles::new(self.header.chip_noc_floor), Cycles::max)
+            .fold(Cycles::new(self.header.chip_floor_cycles), Cycles::max)
     }
     /// Total crossbars of the plan, `sum r_l X_l`.
     pub fn area(&self) -> Crossbars {
@@ -347,7 +362,7 @@ pub fn model_layer(
         replication: narrow(replication)?,
         w_bits: precision.w_bits.get(),
         a_bits: precision.a_bits.get(),
-        noc_floor: cost.noc_floor.get(),
+        floor_cycles: cost.noc_floor.get(),
         first_xbar,
     })
 }
@@ -373,7 +388,7 @@ impl PlanBuilder {
             return Err(PlanError::LayerCount);
         }
         let xbars_per_tile = NonZeroU64::new(header.xbars_per_tile.into()).ok_or(PlanError::TileSize)?;
-        if header.chip_noc_floor > MAX_LAYER_CYCLES {
+        if header.chip_floor_cycles > MAX_LAYER_CYCLES {
             return Err(PlanError::TooSlow(0));
         }
         Ok(PlanBuilder {
@@ -418,7 +433,8 @@ impl PlanBuilder {
             return Err(PlanError::Bits(index));
         }
         // positions <= 2^32 and t < 2^32, so the product fits in u64 before the bound check.
-        if positions.div_ceil(r) * u64::from(l.cycles_per_position) > MAX_LAYER_CYCLES || l.noc_floor > MAX_LAYER_CYCLES
+        if positions.div_ceil(r) * u64::from(l.cycles_per_position) > MAX_LAYER_CYCLES
+            || l.floor_cycles > MAX_LAYER_CYCLES
         {
             return Err(PlanError::TooSlow(index));
         }

@@ -167,7 +167,7 @@ impl RowState {
                 }
                 pending = group.band + 1;
             }
-            let end = cursor.max(first_start.unwrap_or(cursor).saturating_add(layer.noc_floor));
+            let end = cursor.max(first_start.unwrap_or(cursor).saturating_add(layer.floor_cycles));
             if end > cursor {
                 self.current.fill(end);
             }

@@ -40,7 +40,7 @@ impl<'a, S: DispatchSink> Runner<'a, S> {
                 start,
                 layer.positions(),
             );
-            let end = batch_end.max(start.saturating_add(layer.noc_floor));
+            let end = batch_end.max(start.saturating_add(layer.floor_cycles));
             *previous_end = end;
             ready = end;
         }

@@ -58,7 +58,7 @@ fn oracle_layer_mode(plan: &Plan, inferences: u32) -> (u64, u64) {
     let mut layer_end = std::vec![0u64; layers.len()];
     let mut completions = Vec::new();
     for k in 0..u64::from(inferences) {
-        let mut ready = k * plan.header().chip_noc_floor;
+        let mut ready = k * plan.header().chip_floor_cycles;
         for (l, layer) in layers.iter().enumerate() {
             let start = ready.max(layer_end[l]);
             let mut end = start;
@@ -73,7 +73,7 @@ fn oracle_layer_mode(plan: &Plan, inferences: u32) -> (u64, u64) {
                 busy[l][j] = finish;
                 end = end.max(finish);
             }
-            end = end.max(start + layer.noc_floor);
+            end = end.max(start + layer.floor_cycles);
             layer_end[l] = end;
             ready = end;
         }
@@ -121,7 +121,7 @@ fn noc_floors_are_reproduced() {
     let mut spec = small_net();
     spec[0].2 = 144; // fully replicated: bound by its NoC floor
     let plan = plan_of(&arch, &spec);
-    assert!(plan.layers()[0].noc_floor > 0 && plan.header().chip_noc_floor > 0);
+    assert!(plan.layers()[0].floor_cycles > 0 && plan.header().chip_floor_cycles > 0);
     let model = model_totals(&arch, &spec);
     let out = run(&plan, Mode::Layer, 3, &mut NoSink).unwrap();
     assert_eq!((out.latency, out.interval), (model.latency, model.interval));

@@ -48,7 +48,7 @@ mod tests {
             replication: 2,
             w_bits,
             a_bits: 4,
-            noc_floor: 0,
+            floor_cycles: 0,
             first_xbar,
         }
     }
@@ -58,7 +58,7 @@ mod tests {
             layer_count: 2,
             xbars_per_tile: 8,
             tiles: 0,
-            chip_noc_floor: noc,
+            chip_floor_cycles: noc,
         };
         Plan::new(header, &[layer(0, 4), layer(4, second_w_bits)]).unwrap()
     }

@@ -34,10 +34,11 @@ use crate::xbar::net::{NetError, NetLayer, NET_MAX_INPUT};
 use crate::ArchParams;
 
 /// Format version carried by every frame; a peer with another version is refused.
-/// Bumped whenever a message is added or changes shape (3: [`Request::PlanDigest`] and
-/// [`Reply::PlanDigest`]), so a host and a firmware built apart refuse each other cleanly
-/// instead of answering a new request with a decode error.
-pub const FORMAT_VERSION: u16 = 3;
+/// Bumped whenever a message is added or changes shape or meaning (3: [`Request::PlanDigest`]
+/// and [`Reply::PlanDigest`]; 4: a plan's floors also carry the physical model's ingress,
+/// egress and input-port floors, DESIGN 9.3), so a host and a firmware built apart refuse
+/// each other cleanly instead of answering a new request with a decode error.
+pub const FORMAT_VERSION: u16 = 4;
 /// Most bytes of an encoded frame, delimiter included.
 pub const MAX_FRAME: usize = 320;
 /// Most bytes of a frame before COBS (postcard payload and CRC).

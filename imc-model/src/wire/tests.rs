@@ -34,20 +34,21 @@ fn layer(first_xbar: u64) -> PlanLayer {
         replication: 3,
         w_bits: 4,
         a_bits: 4,
-        noc_floor: 0,
+        floor_cycles: 0,
         first_xbar,
     }
 }
 
 #[test]
 fn golden_hello() {
-    // version 3, seq 1, variant 0, CRC-32 of [03 01 00] little-endian, COBS, delimiter.
-    // The CRC values come from an independent CRC-32/ISO-HDLC (zlib's crc32). Version 2
-    // frames differed only in the version byte and, through it, the CRC.
-    assert_eq!(FORMAT_VERSION, 3);
+    // version 4, seq 1, variant 0, CRC-32 of [04 01 00] little-endian, COBS, delimiter.
+    // The CRC values and frames come from an independent CRC-32/ISO-HDLC (Python's
+    // zlib.crc32) and COBS encoder. Versions 2 and 3 differed only in the version byte and,
+    // through it, the CRC.
+    assert_eq!(FORMAT_VERSION, 4);
     let bytes = frame_of(1, &Request::Hello);
-    assert_eq!(bytes, [0x03, 0x03, 0x01, 0x05, 0x0a, 0x56, 0x1c, 0xe4, 0x00]);
-    assert_eq!(CRC.checksum(&[3, 1, 0]), 0xe41c_560a);
+    assert_eq!(bytes, [0x03, 0x04, 0x01, 0x05, 0x8f, 0x40, 0x53, 0xe1, 0x00]);
+    assert_eq!(CRC.checksum(&[4, 1, 0]), 0xe153_408f);
 }
 
 #[test]
@@ -56,43 +57,43 @@ fn golden_run_and_ack() {
         mode: Mode::Row,
         inferences: 300,
     };
-    // 03 07 | 04 (Run) 01 (Row) ac 02 (varint 300) | CRC.
+    // 04 07 | 04 (Run) 01 (Row) ac 02 (varint 300) | CRC.
     let bytes = frame_of(7, &run);
     assert_eq!(
         bytes,
-        [0x0b, 0x03, 0x07, 0x04, 0x01, 0xac, 0x02, 0xb4, 0x60, 0x6a, 0xe7, 0x00]
+        [0x0b, 0x04, 0x07, 0x04, 0x01, 0xac, 0x02, 0x0c, 0x50, 0x6f, 0xfa, 0x00]
     );
     assert_eq!(read_back::<Request>(&bytes), Ok(Envelope { seq: 7, body: run }));
     // Ack is variant 1 of Reply.
     let ack = frame_of(7, &Reply::Ack);
-    assert_eq!(ack, [0x08, 0x03, 0x07, 0x01, 0x1a, 0xc1, 0x41, 0xc5, 0x00]);
+    assert_eq!(ack, [0x08, 0x04, 0x07, 0x01, 0x9f, 0xd7, 0x0e, 0xc0, 0x00]);
 }
 
 #[test]
 fn golden_functional_requests() {
-    // 03 03 | 09 (NetCommit) | CRC.
+    // 04 03 | 09 (NetCommit) | CRC.
     let commit = frame_of(3, &Request::NetCommit);
-    assert_eq!(commit, [0x08, 0x03, 0x03, 0x09, 0x2c, 0x8c, 0xf6, 0xaf, 0x00]);
-    // 03 04 | 0a (Classify) 02 (length) 05 00 | CRC: the zero byte is COBS-encoded.
+    assert_eq!(commit, [0x08, 0x04, 0x03, 0x09, 0xa9, 0x9a, 0xb9, 0xaa, 0x00]);
+    // 04 04 | 0a (Classify) 02 (length) 05 00 | CRC: the zero byte is COBS-encoded.
     let input = heapless::Vec::from_slice(&[5, 0]).unwrap();
     let classify = frame_of(4, &Request::Classify { input });
     assert_eq!(
         classify,
-        [0x06, 0x03, 0x04, 0x0a, 0x02, 0x05, 0x05, 0x82, 0xb5, 0x98, 0xd3, 0x00]
+        [0x06, 0x04, 0x04, 0x0a, 0x02, 0x05, 0x05, 0x3a, 0x85, 0x9d, 0xce, 0x00]
     );
-    assert_eq!(CRC.checksum(&[3, 4, 10, 2, 5, 0]), 0xd398_b582);
+    assert_eq!(CRC.checksum(&[4, 4, 10, 2, 5, 0]), 0xce9d_853a);
 }
 
 #[test]
 fn golden_plan_digest() {
-    // 03 02 | 0b (PlanDigest, request variant 11) | CRC.
+    // 04 02 | 0b (PlanDigest, request variant 11) | CRC.
     let request = frame_of(2, &Request::PlanDigest);
-    assert_eq!(request, [0x08, 0x03, 0x02, 0x0b, 0x41, 0xdc, 0xe3, 0x58, 0x00]);
-    // 03 02 | 05 (PlanDigest, reply variant 5) f8 ac d1 91 01 (varint 0x1234_5678) | CRC.
+    assert_eq!(request, [0x08, 0x04, 0x02, 0x0b, 0xc4, 0xca, 0xac, 0x5d, 0x00]);
+    // 04 02 | 05 (PlanDigest, reply variant 5) f8 ac d1 91 01 (varint 0x1234_5678) | CRC.
     let reply = frame_of(2, &Reply::PlanDigest(0x1234_5678));
     assert_eq!(
         reply,
-        [0x0d, 0x03, 0x02, 0x05, 0xf8, 0xac, 0xd1, 0x91, 0x01, 0xfb, 0x31, 0x10, 0xc0, 0x00]
+        [0x0d, 0x04, 0x02, 0x05, 0xf8, 0xac, 0xd1, 0x91, 0x01, 0xe2, 0x38, 0xd5, 0xca, 0x00]
     );
     assert_eq!(
         read_back::<Reply>(&reply),
@@ -169,7 +170,7 @@ fn every_message_round_trips() {
         layer_count: 54,
         xbars_per_tile: 96,
         tiles: 0,
-        chip_noc_floor: 12,
+        chip_floor_cycles: 12,
     };
     let layers = heapless::Vec::from_slice(&[layer(0), layer(54)]).unwrap();
     let requests = [
@@ -239,7 +240,7 @@ fn worst_case_chunk_fits_a_frame() {
         replication: u32::MAX,
         w_bits: u8::MAX,
         a_bits: u8::MAX,
-        noc_floor: u64::MAX,
+        floor_cycles: u64::MAX,
         first_xbar: u64::MAX,
     };
     let layers = heapless::Vec::from_slice(&[worst; CHUNK_LAYERS]).unwrap();
@@ -268,24 +269,24 @@ fn corruption_is_detected_never_trusted() {
 
 #[test]
 fn version_and_trailing_bytes_are_refused() {
-    // A frame from a future version 4 and one from version 2 (before PlanDigest): same
-    // layout, other version number.
-    let mut payload = std::vec![2u8, 5, 0];
+    // A frame from a future version 5 and one from version 3 (floors without the physical
+    // model): same layout, other version number.
+    let mut payload = std::vec![3u8, 5, 0];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let mut enc = [0u8; 32];
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
-    assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Version(2)));
-    let mut payload = std::vec![4u8, 5, 0];
+    assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Version(3)));
+    let mut payload = std::vec![5u8, 5, 0];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
-    assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Version(4)));
-    // Version 3, seq 5, Hello, then a stray byte.
-    let mut payload = std::vec![3u8, 5, 0, 9];
+    assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Version(5)));
+    // Version 4, seq 5, Hello, then a stray byte.
+    let mut payload = std::vec![4u8, 5, 0, 9];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
     assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Body(5)));
     // A chunk claiming more layers than CHUNK_LAYERS: the count is not trusted.
-    let mut payload = std::vec![3u8, 6, 2, 0, 200];
+    let mut payload = std::vec![4u8, 6, 2, 0, 200];
     payload.extend_from_slice(&CRC.checksum(&payload).to_le_bytes());
     let n = cobs::try_encode(&payload, &mut enc).unwrap();
     assert_eq!(decode::<Request>(&enc[..n]), Err(WireError::Body(6)));
