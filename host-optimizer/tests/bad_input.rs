@@ -196,6 +196,8 @@ const CASES: &[Case] = &[
     Case { id: "bits-syntax", files: &[], args: &["plan", "--network", "digits", "--bits", "4/4/4"], expect: &["--bits: `4/4/4` is not W/A (e.g. 4/6)"] },
     // --- other command-line values ---
     Case { id: "cli-area-below-minimum", files: &[], args: &["plan", "--network", "digits", "--arch", "ideal", "--area-factor", "0.5"], expect: &["the budget of 6 crossbars (area factor 0.5) cannot hold `digits` at these precisions: the minimum area is 12 crossbars"] },
+    Case { id: "cli-energy-on-ideal", files: &[], args: &["plan", "--network", "digits", "--arch", "ideal", "--objective", "energy"], expect: &["--objective energy: the energy and edp objectives need the physical model"] },
+    Case { id: "cli-energy-milp", files: &[], args: &["search", "--network", "digits", "--objective", "edp", "--method", "milp", "--accuracy", "proxy"], expect: &["the joint MILP optimises latency or throughput; search the edp objective with rl or random"] },
     Case { id: "cli-area-below-minimum-imas", files: &[], args: &["plan", "--network", "resnet18", "--area-factor", "0.9"], expect: &["the budget of 325 IMAs (area factor 0.9) cannot hold `resnet18` at these precisions: the minimum area is 364 IMAs (area factor 1.0000)"] },
     Case { id: "cli-area-nan", files: &[], args: &["plan", "--network", "digits", "--area-factor", "nan"], expect: &["invalid value 'nan' for '--area-factor <F>': nan is outside (0, 1000]"] },
     Case { id: "cli-area-negative", files: &[], args: &["search", "--network", "digits", "--area-factor", "-1"], expect: &["invalid value '-1' for '--area-factor <F>': -1 is outside (0, 1000]"] },

@@ -88,6 +88,42 @@ fn every_builtin_physical_report_follows_design_section_9() {
     check_physical_report(&noc);
 }
 
+/// The energy objectives (DESIGN 9.4): reports follow section 9, the energy plan uses no
+/// more energy than the throughput plan, and the EDP plan has no larger energy x latency.
+#[test]
+fn energy_objectives_report_and_beat_the_time_objectives_on_their_figure() {
+    let plan = |objective: &str| {
+        let r = plan_json(&[
+            "--network",
+            "resnet18",
+            "--area-factor",
+            "1.5",
+            "--objective",
+            objective,
+        ]);
+        check_physical_report(&r);
+        let solver = if objective.starts_with('e') {
+            "energy-sweep"
+        } else {
+            "fast-path"
+        };
+        assert_eq!(r["optimality"]["solver"], solver);
+        let e = r["result"]["energy_uj"].as_f64().unwrap();
+        let l = r["result"]["latency_cycles"].as_f64().unwrap();
+        (e, l)
+    };
+    let (e_energy, _) = plan("energy");
+    let (e_edp, l_edp) = plan("edp");
+    for objective in ["throughput", "latency"] {
+        let (e, l) = plan(objective);
+        assert!(
+            e_energy <= e * (1.0 + 1e-12),
+            "energy plan {e_energy} vs {objective} {e}"
+        );
+        assert!(e_edp * l_edp <= e * l * (1.0 + 1e-12), "edp plan vs {objective}");
+    }
+}
+
 /// `--arch ideal` is DESIGN section 3 alone: no physical field in its report.
 #[test]
 fn ideal_reports_have_no_physical_fields() {

@@ -82,6 +82,10 @@ pub enum ObjectiveArg {
     Throughput,
     /// `alpha * L/L0 + (1 - alpha) * I/I0` (set `--alpha`).
     Mixed,
+    /// Energy per inference, then latency (physical model).
+    Energy,
+    /// Energy per inference times latency (physical model).
+    Edp,
 }
 
 impl ObjectiveArg {
@@ -91,6 +95,8 @@ impl ObjectiveArg {
             ObjectiveArg::Latency => "latency",
             ObjectiveArg::Throughput => "throughput",
             ObjectiveArg::Mixed => "mixed",
+            ObjectiveArg::Energy => "energy",
+            ObjectiveArg::Edp => "edp",
         }
     }
 }

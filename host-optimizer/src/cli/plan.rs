@@ -105,6 +105,8 @@ pub fn run(args: PlanArgs) -> CliResult {
         ObjectiveArg::Latency => Objective::Latency,
         ObjectiveArg::Throughput => Objective::Throughput,
         ObjectiveArg::Mixed => Objective::Mixed { alpha: args.alpha },
+        ObjectiveArg::Energy => Objective::Energy,
+        ObjectiveArg::Edp => Objective::Edp,
     };
     let problem = Problem {
         arch: config,
@@ -146,6 +148,9 @@ pub fn run(args: PlanArgs) -> CliResult {
             "layer `{}`: its line buffers need {needed_bits} bits but its tiles hold {available_bits}",
             layer_name(layer)
         )),
+        ReplicateError::NeedsPhysicalModel => {
+            Failure::BadInput(anyhow!("--objective {}: {e}", args.objective.as_str()))
+        }
         ReplicateError::Solver(_) | ReplicateError::Overflow | ReplicateError::Physical(_) => {
             Failure::Internal(e.into())
         }

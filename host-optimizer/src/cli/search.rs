@@ -66,6 +66,10 @@ pub enum GoalArg {
     Latency,
     /// Pipelined interval (throughput).
     Throughput,
+    /// Energy per inference (physical model).
+    Energy,
+    /// Energy per inference times latency (physical model).
+    Edp,
 }
 
 impl From<GoalArg> for Goal {
@@ -73,6 +77,8 @@ impl From<GoalArg> for Goal {
         match g {
             GoalArg::Latency => Goal::Latency,
             GoalArg::Throughput => Goal::Throughput,
+            GoalArg::Energy => Goal::Energy,
+            GoalArg::Edp => Goal::Edp,
         }
     }
 }

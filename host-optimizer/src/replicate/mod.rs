@@ -21,9 +21,12 @@
 //! - Bounds never exceed the optimum; `gap >= 0`.
 
 mod bounds;
+mod energy;
 mod fast;
 mod ilp;
 mod instance;
+#[cfg(test)]
+mod physical_tests;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +53,10 @@ pub enum Objective {
         /// Weight of latency.
         alpha: f64,
     },
+    /// Energy per inference, then latency (physical model only, DESIGN 9.4).
+    Energy,
+    /// Energy per inference times latency (physical model only, DESIGN 9.4).
+    Edp,
 }
 
 /// Optional placement constraints; the default has none.
@@ -147,14 +154,17 @@ pub enum SolverUsed {
     FastPath,
     /// CBC on the ILP.
     Ilp,
+    /// The interval sweep of the energy objectives, with its lower bound.
+    EnergySweep,
 }
 
 impl SolverUsed {
-    /// Name for reports: `"fast-path"` or `"ilp"`.
+    /// Name for reports: `"fast-path"`, `"ilp"` or `"energy-sweep"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             SolverUsed::FastPath => "fast-path",
             SolverUsed::Ilp => "ilp",
+            SolverUsed::EnergySweep => "energy-sweep",
         }
     }
 }
@@ -251,6 +261,8 @@ pub enum ReplicateError {
     Solver(String),
     /// A cost does not fit in 64 bits.
     Overflow,
+    /// The energy objectives need the physical model.
+    NeedsPhysicalModel,
 }
 
 impl fmt::Display for ReplicateError {
@@ -272,6 +284,11 @@ impl fmt::Display for ReplicateError {
             ReplicateError::NoFastPath(why) => write!(f, "no exact fast path: {why}"),
             ReplicateError::Solver(why) => write!(f, "ILP solver failed: {why}"),
             ReplicateError::Overflow => write!(f, "a cost does not fit in 64 bits"),
+            ReplicateError::NeedsPhysicalModel => write!(
+                f,
+                "the energy and edp objectives need the physical model (an architecture with a \
+                 [physical] table, such as the default `isaac`; `ideal` has no energy)"
+            ),
             ReplicateError::Buffer {
                 layer,
                 needed_bits,

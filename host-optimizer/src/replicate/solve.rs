@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use imc_model::{ArchConfig, LayerCost, Totals};
 
+use super::energy::{self, EnergyGoal};
 use super::ilp::{self, IlpChoice, Weights};
 use super::instance::Instance;
 use super::{bounds, fast, totals_of};
@@ -76,6 +77,11 @@ fn weights(objective: Objective, reference: &Totals) -> Weights {
             latency: alpha / reference.latency.get().max(1) as f64,
             interval: (1.0 - alpha) / reference.interval.get().max(1) as f64,
         },
+        // Solved by the energy sweep; the ILP never sees these weights.
+        Objective::Energy | Objective::Edp => Weights {
+            latency: 0.0,
+            interval: 0.0,
+        },
     }
 }
 
@@ -89,6 +95,7 @@ fn fast_choice(inst: &Instance, objective: Objective) -> Result<Vec<usize>, &'st
         Objective::Throughput => Ok(fast::min_interval_choice(inst)),
         Objective::Latency => fast::min_latency_choice(inst).ok_or(TOO_LARGE),
         Objective::Mixed { .. } => Err("the mixed objective is solved by the ILP only"),
+        Objective::Energy | Objective::Edp => Err("the energy objectives are solved by the energy sweep"),
     }
 }
 
@@ -150,7 +157,13 @@ pub fn solve_with_time_limit(
         }
     }
     let physical = p.physical.as_ref();
+    if matches!(p.objective, Objective::Energy | Objective::Edp) && physical.is_none() {
+        return Err(ReplicateError::NeedsPhysicalModel);
+    }
     let inst = Instance::new(p.arch, p.costs, physical, p.budget, &p.constraints)?;
+    if let Objective::Energy | Objective::Edp = p.objective {
+        return solve_energy(p, &inst);
+    }
     // The mix is normalised by the unreplicated mapping; under the physical model, by each
     // layer's smallest replication whose line buffers fit (r = 1 where it does).
     let unreplicated = match physical {
@@ -202,6 +215,73 @@ pub fn solve_with_time_limit(
             gap,
         },
         note,
+    })
+}
+
+/// The energy objectives (DESIGN 9.4): the sweep of [`energy`], its bound as the gap.
+fn solve_energy(p: &Problem, inst: &Instance) -> Result<Solution, ReplicateError> {
+    let physical = p.physical.as_ref().ok_or(ReplicateError::NeedsPhysicalModel)?;
+    let goal = match p.objective {
+        Objective::Edp => EnergyGoal::Edp,
+        _ => EnergyGoal::Energy,
+    };
+    let cap = p.constraints.max_replication.unwrap_or(u64::MAX);
+    let latency_optimal = match goal {
+        EnergyGoal::Edp => fast::min_latency_choice(inst).map(|c| inst.replication_of(&c)),
+        EnergyGoal::Energy => None,
+    };
+    let choice = energy::solve(
+        p.arch,
+        physical,
+        inst,
+        cap,
+        p.constraints.tile_exclusive,
+        goal,
+        latency_optimal.as_deref(),
+    )?;
+    let totals = totals_of(p.arch, p.costs, Some(physical), &choice.replication)?;
+    let per_tile = inst.units_per_tile();
+    let charged = physical
+        .layers
+        .iter()
+        .zip(&choice.replication)
+        .map(|(l, &r)| {
+            imc_model::physical::floors::layer_timing(p.arch, physical.config, l, 0, r).map(|t| {
+                let imas = t.imas.get();
+                match p.constraints.tile_exclusive {
+                    true => imas.div_ceil(per_tile).saturating_mul(per_tile),
+                    false => imas,
+                }
+            })
+        })
+        .sum::<Result<u64, _>>()
+        .map_err(ReplicateError::Physical)?;
+    let gap = if choice.bound > 0.0 {
+        ((choice.value - choice.bound) / choice.bound).max(0.0)
+    } else {
+        0.0
+    };
+    Ok(Solution {
+        replication: choice.replication,
+        totals,
+        charged_area: inst.unit().same_unit(charged),
+        tiles: charged.div_ceil(per_tile),
+        objective_value: choice.value,
+        solver: SolverUsed::EnergySweep,
+        bounds: Bounds {
+            balance: bounds::balance_bound(p.costs, inst.budget().units().saturating_mul(inst.xbars_per_unit())),
+            interval_floor: bounds::interval_floor(inst, p.costs),
+            latency_floor: bounds::latency_floor(inst),
+            lp_relaxation: None,
+            gap,
+        },
+        note: (gap > 0.0).then(|| {
+            format!(
+                "energy sweep: within {:.4}% of its lower bound ({:.6e}); not proven optimal",
+                100.0 * gap,
+                choice.bound
+            )
+        }),
     })
 }
 

@@ -36,6 +36,8 @@ fn objective(goal: Goal) -> Objective {
     match goal {
         Goal::Latency => Objective::Latency,
         Goal::Throughput => Objective::Throughput,
+        Goal::Energy => Objective::Energy,
+        Goal::Edp => Objective::Edp,
     }
 }
 
@@ -51,6 +53,8 @@ impl Replicator for ExactReplicator {
         let plan = match goal {
             Goal::Throughput => replicate::min_interval(&self.arch, costs, physical, budget, &none),
             Goal::Latency => replicate::min_latency(&self.arch, costs, physical, budget, &none),
+            // The energy sweep (through `solve`, which chooses it for these objectives).
+            Goal::Energy | Goal::Edp => Err(ReplicateError::NoFastPath("energy")),
         };
         match plan {
             Ok(plan) => Ok(Some(plan.replication)),
@@ -64,7 +68,11 @@ impl Replicator for ExactReplicator {
                     objective: objective(goal),
                     constraints: none,
                 };
-                match replicate::solve(&problem, SolverChoice::Ilp) {
+                let solver = match goal.is_energy() {
+                    true => SolverChoice::Auto,
+                    false => SolverChoice::Ilp,
+                };
+                match replicate::solve(&problem, solver) {
                     Ok(s) => Ok(Some(s.replication)),
                     Err(ReplicateError::Infeasible { .. }) => Ok(None),
                     Err(e) => Err(SearchError::Replication(e.to_string())),

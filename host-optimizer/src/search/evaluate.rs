@@ -173,7 +173,7 @@ impl<'a> Evaluator<'a> {
                         p.budget
                     )));
                 }
-                let gain = p.gain(&t);
+                let gain = p.gain_of(&precisions, &replication, &t)?;
                 Evaluation {
                     precisions,
                     replication,

@@ -267,7 +267,8 @@ pub fn run_method(
                         &problem.costs(&solution.precisions)?,
                         &solution.replication,
                     )?;
-                    if problem.gain(&t) >= problem.gain(&joint) {
+                    let exact_gain = problem.gain_of(&solution.precisions, &exact.replication, &t)?;
+                    if exact_gain >= problem.gain_of(&solution.precisions, &solution.replication, &joint)? {
                         solution.replication = exact.replication;
                     }
                 }
@@ -280,7 +281,7 @@ pub fn run_method(
             let drop = tools.oracle.drop(&solution.precisions)?;
             Ok(MethodResult {
                 method,
-                gain: problem.gain(&t),
+                gain: problem.gain_of(&solution.precisions, &solution.replication, &t)?,
                 feasible: within_drop_budget(drop, problem.max_drop),
                 precisions: solution.precisions,
                 replication: solution.replication,
@@ -328,12 +329,13 @@ fn unreplicated(
     let replication = vec![1; problem.len()];
     let t = problem.totals(&precisions, costs, &replication)?;
     let area = problem.charged_area(costs, &replication)?;
+    let gain = problem.gain_of(&precisions, &replication, &t)?;
     Ok(MethodResult {
         method,
         precisions,
         replication,
         totals: t,
-        gain: problem.gain(&t),
+        gain,
         drop,
         feasible: drop <= problem.max_drop && area <= problem.budget.units(),
         evaluations: 1,

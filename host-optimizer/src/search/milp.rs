@@ -105,6 +105,9 @@ pub fn replicate_exact(
         match goal {
             Goal::Latency => Minimise::TotalTime,
             Goal::Throughput => Minimise::MaxTime,
+            Goal::Energy | Goal::Edp => {
+                return Err(SearchError::Input("replicate_exact models time goals only".into()));
+            }
         },
         Duration::from_secs(60),
         None,
@@ -230,7 +233,14 @@ pub fn solve_joint_from(
         Some((precisions, replication)) => start_items(problem, drops, &layers, precisions, replication)?,
         None => None,
     };
+    if problem.goal.is_energy() {
+        return Err(SearchError::Input(format!(
+            "the joint MILP optimises latency or throughput; search the {} objective with rl or random",
+            problem.goal.as_str()
+        )));
+    }
     let solved = match problem.goal {
+        Goal::Energy | Goal::Edp => None,
         // Bisection on the interval with a min-area knapsack per step: several small models
         // instead of one large one (CBC proves those quickly); the same optimum.
         Goal::Throughput => bisect_interval(&layers, problem.budget, problem.max_drop, time_limit)?,

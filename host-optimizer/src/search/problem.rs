@@ -23,6 +23,10 @@ pub enum Goal {
     Latency,
     /// Pipelined interval `I = max T_l` (throughput = clock / I).
     Throughput,
+    /// Energy per inference (physical model only, DESIGN 9.4).
+    Energy,
+    /// Energy per inference times latency (physical model only).
+    Edp,
 }
 
 impl Goal {
@@ -31,14 +35,21 @@ impl Goal {
         match self {
             Goal::Latency => "latency",
             Goal::Throughput => "throughput",
+            Goal::Energy => "energy",
+            Goal::Edp => "edp",
         }
     }
-    /// The figure this goal minimises.
+    /// The time this goal minimises: latency for `latency` and `edp`, the interval for
+    /// `throughput` and `energy` (whose static part follows the interval).
     pub fn metric(self, t: &Totals) -> Cycles {
         match self {
-            Goal::Latency => t.latency,
-            Goal::Throughput => t.interval,
+            Goal::Latency | Goal::Edp => t.latency,
+            Goal::Throughput | Goal::Energy => t.interval,
         }
+    }
+    /// True for the goals that need the physical model's energy.
+    pub const fn is_energy(self) -> bool {
+        matches!(self, Goal::Energy | Goal::Edp)
     }
 }
 
@@ -139,6 +150,8 @@ pub struct SearchProblem {
     pub baseline_costs: Vec<LayerCost>,
     /// Baseline totals (8/8, `r = 1`).
     pub baseline: Totals,
+    /// Baseline energy per inference in pJ (physical model only).
+    pub baseline_energy: Option<f64>,
 }
 
 impl SearchProblem {
@@ -183,6 +196,13 @@ impl SearchProblem {
         if bits.is_empty() {
             return Err(SearchError::Input("no bit width to choose from".into()));
         }
+        if spec.goal.is_energy() && physical.is_none() {
+            return Err(SearchError::Input(format!(
+                "the {} objective needs the physical model (an architecture with a [physical] table, \
+                 such as the default `isaac`)",
+                spec.goal.as_str()
+            )));
+        }
         let baseline_costs = shapes
             .iter()
             .map(|s| LayerCost::new(&arch, s, Precision::BASELINE))
@@ -190,6 +210,7 @@ impl SearchProblem {
         let n = shapes.len();
         let ideal = totals(&arch, &baseline_costs, &vec![1; n])?;
         let no_budget = || SearchError::Input(format!("area factor {} gives no usable budget", spec.area_factor));
+        let mut baseline_energy = None;
         let (baseline, budget) = match &physical {
             None => {
                 // floor(F * A_0); f64 is exact for any realistic crossbar count (< 2^53).
@@ -219,6 +240,12 @@ impl SearchProblem {
                     interval: chip.interval,
                     area: ideal.area,
                 };
+                baseline_energy = Some(
+                    physical::chip_report(&arch, config, &layers, &vec![1; n])?
+                        .energy
+                        .total
+                        .to_f64(),
+                );
                 (baseline, Budget::Imas(imas))
             }
         };
@@ -237,6 +264,7 @@ impl SearchProblem {
             max_drop: spec.max_drop,
             baseline_costs,
             baseline,
+            baseline_energy,
         })
     }
 
@@ -325,10 +353,27 @@ impl SearchProblem {
             .collect()
     }
 
-    /// Baseline figure of the goal over the result's: `L_0 / L` or `I_0 / I`.
+    /// Baseline figure of a time goal over the result's: `L_0 / L` or `I_0 / I` (for the
+    /// energy goals, the time they follow; [`SearchProblem::gain_of`] is their gain).
     pub fn gain(&self, t: &Totals) -> f64 {
         let base = self.goal.metric(&self.baseline).get() as f64;
         base / (self.goal.metric(t).get().max(1) as f64)
+    }
+
+    /// Baseline figure of the goal over the mapping's: `L_0 / L`, `I_0 / I`, `E_0 / E` or
+    /// `E_0 L_0 / (E L)`; `t` are the mapping's totals.
+    pub fn gain_of(&self, precisions: &[Precision], replication: &[u64], t: &Totals) -> Result<f64, SearchError> {
+        match (self.goal, &self.physical, self.baseline_energy) {
+            (Goal::Energy | Goal::Edp, Some(config), Some(e0)) => {
+                let chip = physical::chip_report(&self.arch, config, &self.phys_layers(precisions), replication)?;
+                let e = chip.energy.total.to_f64().max(f64::MIN_POSITIVE);
+                Ok(match self.goal {
+                    Goal::Edp => e0 * self.baseline.latency.get() as f64 / (e * t.latency.get().max(1) as f64),
+                    _ => e0 / e,
+                })
+            }
+            _ => Ok(self.gain(t)),
+        }
     }
 
     /// `precisions` with pinned layers forced back to 8/8.

@@ -146,9 +146,11 @@ impl Projector {
 
     /// The price at which the relaxed replication of `at` fills the budget, and the relaxed
     /// objective (latency or interval) there.
+    /// The energy goals use the relaxation of the time they follow ([`Goal::metric`]): static
+    /// energy, the bulk of it, grows with the interval (`energy`) and `edp` with latency.
     fn price(&self, at: &[usize]) -> (Price, f64) {
         match self.goal {
-            Goal::Latency => {
+            Goal::Latency | Goal::Edp => {
                 let area = |lambda: f64| self.chosen(at).map(|c| c.xbars * c.replication(lambda)).sum::<f64>();
                 let (mut lo, mut hi) = (-60.0f64, 60.0f64); // ln lambda
                 for _ in 0..80 {
@@ -165,7 +167,7 @@ impl Projector {
                     self.chosen(at).map(|c| c.time / c.replication(lambda)).sum(),
                 )
             }
-            Goal::Throughput => {
+            Goal::Throughput | Goal::Energy => {
                 let area = |i: f64| {
                     self.chosen(at)
                         .map(|c| c.xbars * (c.time / i * (1.0 - RATIO_SLACK)).ceil().max(1.0))

@@ -279,7 +279,7 @@ pub fn check_physical_report(report: &Value) -> (u64, u64) {
         area(budget + 1) > limit * (1.0 - 1e-9),
         "budget {budget} IMAs is not the largest"
     );
-    assert_eq!(u(b, "area_imas") * xpi >= u(b, "area_xbars"), true);
+    assert!(u(b, "area_imas") * xpi >= u(b, "area_xbars"));
     let gain = |key: &str, of: &Value| u(b, key) as f64 / u(of, key) as f64;
     close(f(report, "latency_gain"), gain("latency_cycles", r), "latency gain");
     close(

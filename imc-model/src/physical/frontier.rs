@@ -38,6 +38,7 @@ pub struct Frontier<'a> {
     xbars: Option<u64>,
     best: Option<Candidate>,
     pending: Option<(u64, Candidate)>,
+    merge_equal_imas: bool,
     done: bool,
 }
 
@@ -57,7 +58,28 @@ pub fn frontier<'a>(
         xbars: None,
         best: None,
         pending: None,
+        merge_equal_imas: true,
         done: false,
+    }
+}
+
+/// Every *record* of `layer`'s replications `1..=min(max_replication, P_l)`: each `r` whose
+/// time is below that of every smaller feasible `r`, in increasing `r` (so time falls
+/// strictly while IMAs, strips and ingress bits never fall).
+///
+/// The smallest `r` meeting a time target is always a record, and it is the one with the
+/// fewest IMAs *and* the least ingress (halo) energy among those meeting it; the
+/// [`frontier`] keeps only the fastest record of each IMA count, which is what area and time
+/// need but not energy. Same skipping and cost as [`frontier`].
+pub fn records<'a>(
+    arch: &'a ArchConfig,
+    phys: &'a PhysicalConfig,
+    layer: &'a PhysLayer,
+    max_replication: u64,
+) -> Frontier<'a> {
+    Frontier {
+        merge_equal_imas: false,
+        ..frontier(arch, phys, layer, max_replication)
     }
 }
 
@@ -137,6 +159,9 @@ impl Iterator for Frontier<'_> {
                 continue;
             }
             self.best = Some(c);
+            if !self.merge_equal_imas {
+                return Some(Ok((r, c)));
+            }
             match self.pending.replace((r, c)) {
                 // Same IMAs and faster: the new point replaces the pending one.
                 Some((_, p)) if p.imas == c.imas => continue,

@@ -66,7 +66,7 @@ mod tests;
 
 pub use energy::{chip_report, layer_energy, ChipReport, EnergyTotals, LayerEnergy};
 pub use floors::{candidate, chip_timing, layer_timing, Binding, Candidate, ChipTiming, LayerTiming, PhysLayer};
-pub use frontier::{frontier, Frontier};
+pub use frontier::{frontier, records, Frontier};
 pub use params::{ParamError, PhysicalConfig, PhysicalParams};
 pub use placement::{budget_imas, Placement};
 pub use quantity::{AreaFactor, Fix, Imas, Milliwatts, ParseQuantityError, Picojoules, SquareMillimetres, Tiles};

@@ -1035,6 +1035,33 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Records against brute force: exactly the `r` whose time beats every smaller feasible
+    /// `r`; the frontier is a subset of them.
+    #[test]
+    fn records_are_the_running_minima(l in arb_layer(), cap in 1u64..2000) {
+        let arch = ArchConfig::isaac();
+        let phys = PhysicalConfig::isaac();
+        let got: std::vec::Vec<(u64, Candidate)> = records(&arch, &phys, &l, cap).map(Result::unwrap).collect();
+        let mut want = std::vec::Vec::new();
+        let mut best: Option<Cycles> = None;
+        for r in 1..=cap.min(l.shape.positions()) {
+            if let Some(c) = candidate(&arch, &phys, &l, r).unwrap() {
+                if best.is_none_or(|b| c.time < b) {
+                    best = Some(c.time);
+                    want.push((r, c));
+                }
+            }
+        }
+        prop_assert_eq!(&got, &want);
+        for p in frontier(&arch, &phys, &l, cap).map(Result::unwrap) {
+            prop_assert!(got.contains(&p));
+        }
+    }
+}
+
 /// The frontier by brute force: every r, sorted by (imas, time, r); the first point of each
 /// IMA count is on the frontier when it is faster than everything with fewer IMAs.
 fn brute_frontier(l: &PhysLayer) -> std::vec::Vec<(u64, Candidate)> {
