@@ -223,7 +223,8 @@ pub fn run(args: SearchArgs) -> CliResult {
         evaluations: result.evaluations,
         seconds: result.seconds,
         gain: result.gain,
-        proven_optimal: result.proven_optimal,
+        // Under the physical model CBC's proof covers only its conservative model.
+        proven_optimal: result.proven_optimal.map(|p| p && problem.physical.is_none()),
     };
     if args.json {
         outln!(
@@ -247,15 +248,20 @@ pub fn run(args: SearchArgs) -> CliResult {
                 " - NOT within the accuracy budget"
             }
         );
-        if result.proven_optimal == Some(false) {
-            if problem.physical.is_some() {
-                outln!(
-                    "milp: optimal for a conservative physical model (each layer's egress at 8 bits), then \
-                     replicated exactly; not a proven optimum of the physical model"
-                );
-            } else {
-                outln!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum");
+        match (result.proven_optimal, problem.physical.is_some()) {
+            (Some(cbc_proof), true) => outln!(
+                "milp: {} a conservative physical model (each layer's egress at 8 bits), then replicated \
+                 exactly; not a proven optimum of the physical model",
+                if cbc_proof {
+                    "optimal for"
+                } else {
+                    "best found (CBC time limit) for"
+                }
+            ),
+            (Some(false), false) => {
+                outln!("milp: CBC hit its time limit; this is the best assignment found, not a proven optimum")
             }
+            _ => {}
         }
     }
     Ok(())

@@ -17,7 +17,8 @@
 //! layer's egress depends on the *next* layer's activation bits, which the separable
 //! knapsack cannot see, so items take it at 8 bits: an upper bound on the true time (egress
 //! only grows with those bits). The optimum is then the optimum of that conservative model,
-//! not proven for the true one; [`JointSolution::proven_optimal`] says so.
+//! not proven for the true one ([`JointSolution::proven_optimal`] is CBC's proof for the
+//! model it solved; callers under the physical model say the rest).
 //!
 //! Invariant: a returned solution is re-checked through the problem's cost model.
 
@@ -54,8 +55,9 @@ pub struct JointSolution {
     pub drop: f64,
     /// Binary variables the model had after the reductions.
     pub variables: usize,
-    /// CBC proved optimality within the time limit (else: best found, an upper bound on
-    /// what the optimum's latency/interval is, so RL's gap to it is understated).
+    /// CBC proved optimality of the model it solved within the time limit (else: best found,
+    /// an upper bound on what the optimum's latency/interval is, so RL's gap to it is
+    /// understated). Under the physical model that model is the conservative one.
     pub proven_optimal: bool,
 }
 
@@ -273,8 +275,7 @@ pub fn solve_joint_from(
         replication,
         drop: chosen.iter().map(|i| i.drop).sum(),
         variables,
-        // Under the physical model the items were conservative (egress at 8 bits).
-        proven_optimal: proven_optimal && problem.physical.is_none(),
+        proven_optimal,
     }))
 }
 
