@@ -7,6 +7,8 @@
 //! forward pass through `imc_model::xbar`, and (feature `train`) retraining with candle.
 //!
 //! - [`digits`]: the small CNN on the UCI 8x8 handwritten digits.
+//! - [`fashion_mnist`]: the Fashion-MNIST data set (read from the Debian package's IDX
+//!   files through [`idx`]); its network is yet to come.
 //!
 //! ## Invariants
 //! - Data and weights files are parsed once into validated types; errors name the file and
@@ -17,3 +19,5 @@
 //!   end-to-end tests use this crate without building either.
 
 pub mod digits;
+pub mod fashion_mnist;
+pub mod idx;

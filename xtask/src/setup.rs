@@ -2,12 +2,14 @@
 
 use std::process::{Command, Stdio};
 
-/// Debian packages: QEMU for the default board, CBC for the ILP, the ARM size tool.
+/// Debian packages: QEMU for the default board, CBC for the ILP, the ARM size tool, the
+/// Fashion-MNIST data set.
 const DEBIAN_PACKAGES: &[&str] = &[
     "qemu-system-arm",
     "coinor-libcbc-dev",
     "pkg-config",
     "binutils-arm-none-eabi",
+    "dataset-fashion-mnist",
 ];
 /// Cross targets for the firmware and the no_std model.
 const TARGETS: &[&str] = &["thumbv7em-none-eabihf", "thumbv6m-none-eabi"];
