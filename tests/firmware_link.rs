@@ -229,10 +229,10 @@ fn plan_files_refuse_garbage_and_other_versions() {
         Err(plan_file::PlanFileError::Decode(_))
     ));
     let mut other = plan_bytes.clone();
-    other[0] = 2;
+    other[0] = 1;
     assert!(matches!(
         PlanFile::from_bytes(&other),
-        Err(plan_file::PlanFileError::Version(2))
+        Err(plan_file::PlanFileError::Version(1))
     ));
     // Every truncation decodes to an error, never a panic.
     for cut in 0..plan_bytes.len() {
