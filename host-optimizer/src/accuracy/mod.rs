@@ -50,6 +50,8 @@ pub enum AccuracyError {
     Model(String),
     /// The external evaluator failed, hung or printed garbage.
     External(external::ExternalError),
+    /// An oracle answered a drop that is not a finite number.
+    NotFinite(f64),
 }
 
 impl fmt::Display for AccuracyError {
@@ -68,6 +70,7 @@ impl fmt::Display for AccuracyError {
             ),
             AccuracyError::Model(m) => write!(f, "{m}"),
             AccuracyError::External(e) => write!(f, "{e}"),
+            AccuracyError::NotFinite(d) => write!(f, "the oracle returned {d}, not a finite accuracy drop"),
         }
     }
 }

@@ -75,10 +75,10 @@ impl Replicator for ExactReplicator {
                 match replicate::solve(&problem, solver) {
                     Ok(s) => Ok(Some(s.replication)),
                     Err(ReplicateError::Infeasible { .. }) => Ok(None),
-                    Err(e) => Err(SearchError::Replication(e.to_string())),
+                    Err(e) => Err(SearchError::Replication(e)),
                 }
             }
-            Err(e) => Err(SearchError::Replication(e.to_string())),
+            Err(e) => Err(SearchError::Replication(e)),
         }
     }
 }
@@ -88,9 +88,7 @@ pub struct OracleAdapter<'a>(pub &'a mut dyn AccuracyOracle);
 
 impl DropOracle for OracleAdapter<'_> {
     fn drop(&mut self, precisions: &[Precision]) -> Result<f64, SearchError> {
-        self.0
-            .accuracy_drop(precisions)
-            .map_err(|e| SearchError::Accuracy(e.to_string()))
+        self.0.accuracy_drop(precisions).map_err(SearchError::Accuracy)
     }
 }
 
@@ -111,7 +109,7 @@ pub fn run_with_project_tools(
     precisions: Option<Vec<Precision>>,
     on_episode: &mut dyn FnMut(EpisodeReport),
 ) -> Result<MethodResult, SearchError> {
-    let accuracy_error = |e: accuracy::AccuracyError| SearchError::Accuracy(e.to_string());
+    let accuracy_error = SearchError::Accuracy;
     let mut built = accuracy::build(oracle, network, &problem.arch).map_err(accuracy_error)?;
     let proxy = match oracle {
         OracleSpec::Proxy => Some(ProxyOracle::new(

@@ -16,6 +16,7 @@ use imc_model::{LayerCost, Precision, Totals};
 
 use super::knapsack::within_drop_budget;
 use super::problem::{Goal, SearchError, SearchProblem};
+use crate::accuracy::AccuracyError;
 use crate::replicate::{Budget, Physical};
 
 /// Reward lost per accuracy budget of excess drop.
@@ -155,7 +156,7 @@ impl<'a> Evaluator<'a> {
             None => {
                 let d = self.oracle.drop(&precisions)?;
                 if !d.is_finite() {
-                    return Err(SearchError::Accuracy(format!("the oracle returned {d}")));
+                    return Err(SearchError::Accuracy(AccuracyError::NotFinite(d)));
                 }
                 self.drops.insert(precisions.clone(), d);
                 d
@@ -167,7 +168,7 @@ impl<'a> Evaluator<'a> {
                 let t = p.totals(&precisions, &costs, &replication)?;
                 let area = p.charged_area(&costs, &replication)?;
                 if area > p.budget.units() {
-                    return Err(SearchError::Replication(format!(
+                    return Err(SearchError::Solver(format!(
                         "area {} exceeds the budget {}",
                         p.budget.same_unit(area),
                         p.budget

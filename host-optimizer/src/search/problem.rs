@@ -11,10 +11,11 @@ use std::fmt;
 
 use imc_model::cost::totals;
 use imc_model::physical::{self, floors::out_bits, AreaFactor, PhysLayer, PhysicalConfig, PhysicalError};
-use imc_model::{ArchConfig, Bits, Cycles, LayerCost, LayerShape, Precision, Totals};
+use imc_model::{ArchConfig, Bits, CostError, Cycles, LayerCost, LayerShape, Precision, Totals};
 
+use crate::accuracy::AccuracyError;
 use crate::network::Network;
-use crate::replicate::{Budget, Physical};
+use crate::replicate::{Budget, Physical, ReplicateError};
 
 /// What the search minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,18 +54,21 @@ impl Goal {
     }
 }
 
-/// Why a search could not be set up or run.
-#[derive(Clone, Debug, PartialEq)]
+/// Why a search could not be set up or run: the user's input, or the failing part with its
+/// own typed error as the source.
+#[derive(Debug)]
 pub enum SearchError {
     /// The problem itself is malformed (bad budget, empty bit set, ...): the user's input.
     Input(String),
-    /// The cost model refused a mapping (overflow); carries its message.
-    Cost(String),
+    /// The section 3 cost model refused a mapping (an overflow).
+    Cost(CostError),
+    /// The physical model refused a mapping.
+    Physical(PhysicalError),
     /// The replication optimiser failed.
-    Replication(String),
+    Replication(ReplicateError),
     /// The accuracy oracle failed.
-    Accuracy(String),
-    /// A solver or the agent's tensors failed.
+    Accuracy(AccuracyError),
+    /// A solver or the agent's tensors failed, or a result broke an invariant.
     Solver(String),
 }
 
@@ -72,25 +76,48 @@ impl fmt::Display for SearchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SearchError::Input(m) => write!(f, "invalid search problem: {m}"),
-            SearchError::Cost(m) => write!(f, "cost model: {m}"),
-            SearchError::Replication(m) => write!(f, "replication optimiser: {m}"),
-            SearchError::Accuracy(m) => write!(f, "accuracy oracle: {m}"),
+            SearchError::Cost(e) => write!(f, "cost model: {e}"),
+            SearchError::Physical(e) => write!(f, "physical model: {e}"),
+            SearchError::Replication(e) => write!(f, "replication optimiser: {e}"),
+            SearchError::Accuracy(e) => write!(f, "accuracy oracle: {e}"),
             SearchError::Solver(m) => write!(f, "solver: {m}"),
         }
     }
 }
 
-impl std::error::Error for SearchError {}
+impl std::error::Error for SearchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SearchError::Cost(e) => Some(e),
+            SearchError::Physical(e) => Some(e),
+            SearchError::Replication(e) => Some(e),
+            SearchError::Accuracy(e) => Some(e),
+            SearchError::Input(_) | SearchError::Solver(_) => None,
+        }
+    }
+}
 
-impl From<imc_model::CostError> for SearchError {
-    fn from(e: imc_model::CostError) -> Self {
-        SearchError::Cost(e.to_string())
+impl From<CostError> for SearchError {
+    fn from(e: CostError) -> Self {
+        SearchError::Cost(e)
     }
 }
 
 impl From<PhysicalError> for SearchError {
     fn from(e: PhysicalError) -> Self {
-        SearchError::Cost(e.to_string())
+        SearchError::Physical(e)
+    }
+}
+
+impl From<ReplicateError> for SearchError {
+    fn from(e: ReplicateError) -> Self {
+        SearchError::Replication(e)
+    }
+}
+
+impl From<AccuracyError> for SearchError {
+    fn from(e: AccuracyError) -> Self {
+        SearchError::Accuracy(e)
     }
 }
 
@@ -308,7 +335,7 @@ impl SearchProblem {
             };
             sum = a
                 .and_then(|a| sum.checked_add(a))
-                .ok_or_else(|| SearchError::Cost("area does not fit in 64 bits".into()))?;
+                .ok_or(SearchError::Cost(CostError::Overflow))?;
         }
         Ok(sum)
     }
