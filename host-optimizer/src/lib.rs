@@ -5,13 +5,19 @@
 //! `lrmp-network`, the trained networks from `lrmp-trained`, plan files and the link to the
 //! controller from `lrmp-link` (re-exported here as [`network`], [`link`], [`plan_file`]).
 //!
-//! - [`arch_file`], [`precision`]: architecture and precision files, validated once.
-//! - [`mapping`]: per-layer costs, the 8/8 baseline and the area budget.
-//! - [`replicate`]: exact replication for fixed precisions (fast paths and the CBC ILP).
+//! - [`arch_file`], [`precision`]: architecture and precision files, validated once; the
+//!   presets `isaac` (the physical model of DESIGN section 9, the default) and `ideal`
+//!   (section 3 alone).
+//! - [`mapping`]: per-layer costs, the layers as the physical model sees them, the 8/8
+//!   baseline and the area budget.
+//! - [`replicate`]: exact replication for fixed precisions under either model (fast paths
+//!   and the CBC ILP over the same candidates), and the energy objectives' sweep with its
+//!   lower bound.
 //! - [`accuracy`]: the accuracy oracles (measured, proxy, external).
 //! - [`search`]: precisions and replication together (RL, random, the exact joint MILP).
 //! - [`mod@bench`]: every method on every case, the table and the plots of `lrmp bench`.
-//! - [`report`]: the report of `lrmp plan` and `lrmp search` (JSON and text).
+//! - [`report`]: the reports of `lrmp plan` and `lrmp search` (JSON and text, with the
+//!   physical model's fields of DESIGN 9.5), `lrmp run` and `lrmp eval`.
 //!
 //! ## Invariants
 //! - Every model number comes from `imc-model`; this crate never re-implements a formula.
