@@ -4,7 +4,7 @@
 use std::fmt;
 
 use imc_model::cost::{self, CostError, LayerCost, Totals};
-use imc_model::physical::floors::out_bits;
+use imc_model::physical::floors;
 use imc_model::physical::PhysLayer;
 use imc_model::{ArchConfig, Crossbars, Precision};
 
@@ -85,13 +85,7 @@ pub fn totals(
 /// precision, the activation bits of the next layer (`b_out,l`, 8 after the last) and its
 /// vertical stride. `precisions` has one entry per layer (the caller checked).
 pub fn phys_layers(network: &Network, precisions: &[Precision]) -> Vec<PhysLayer> {
-    network
-        .layers
-        .iter()
-        .zip(precisions)
-        .enumerate()
-        .map(|(index, (layer, &p))| PhysLayer::new(layer.shape, p, out_bits(precisions, index), layer.stride.0))
-        .collect()
+    floors::chain(network.layers.iter().map(|l| (l.shape, l.stride.0)), precisions).collect()
 }
 
 /// Area budget `floor(factor * baseline_area)` (DESIGN section 3).

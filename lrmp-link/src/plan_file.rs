@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::Path;
 
 use imc_model::cost::{totals, LayerCost};
-use imc_model::physical::{self, floors::out_bits, PhysLayer, PhysicalConfig, PhysicalParams};
+use imc_model::physical::{self, floors, PhysLayer, PhysicalConfig, PhysicalParams};
 use imc_model::runtime::{Plan, PlanError};
 use imc_model::{ArchConfig, ArchParams, Cycles, LayerDims, LayerShape, Precision, Totals};
 use serde::{Deserialize, Serialize};
@@ -229,12 +229,8 @@ impl PlanFile {
             Some(params) => {
                 let phys = PhysicalConfig::new(params).map_err(|e| invalid("physical", e.to_string()))?;
                 let precisions: Vec<Precision> = self.layers.iter().map(|l| l.precision).collect();
-                let layers: Vec<PhysLayer> = shapes
-                    .iter()
-                    .zip(&self.layers)
-                    .enumerate()
-                    .map(|(i, (s, l))| PhysLayer::new(*s, l.precision, out_bits(&precisions, i), l.stride_h))
-                    .collect();
+                let chain = shapes.iter().zip(&self.layers).map(|(s, l)| (*s, l.stride_h));
+                let layers: Vec<PhysLayer> = floors::chain(chain, &precisions).collect();
                 let physical_error = |e: physical::PhysicalError| match e {
                     physical::PhysicalError::Buffer { layer, .. }
                     | physical::PhysicalError::Replication { layer, .. }
@@ -242,7 +238,7 @@ impl PlanFile {
                     other => invalid(&self.network, other.to_string()),
                 };
                 let chip = physical::chip_timing(&arch, &phys, &layers, &replication).map_err(physical_error)?;
-                let floors = layers
+                let layer_floors = layers
                     .iter()
                     .zip(&replication)
                     .enumerate()
@@ -252,12 +248,7 @@ impl PlanFile {
                             .map_err(physical_error)
                     })
                     .collect::<Result<Vec<Cycles>, _>>()?;
-                let totals = Totals {
-                    latency: chip.latency,
-                    interval: chip.interval,
-                    area: ideal.area,
-                };
-                (totals, floors, chip.io_cycles)
+                (chip.totals(ideal.area), layer_floors, chip.io_cycles)
             }
         };
         let source = shapes

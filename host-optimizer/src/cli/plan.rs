@@ -128,10 +128,10 @@ pub fn run(args: PlanArgs) -> CliResult {
         SolverArg::Ilp => SolverChoice::Ilp,
         SolverArg::FastPath => SolverChoice::FastPath,
     };
-    let baseline_units = match (&baseline_chip, budget) {
-        (Some(chip), _) => chip.timing.placement.imas.get(),
-        _ => baseline.area.get(),
-    };
+    // The baseline in the budget's unit: IMAs under the physical model, else crossbars.
+    let baseline_units = baseline_chip
+        .as_ref()
+        .map_or(baseline.area.get(), |chip| chip.timing.placement.imas.get());
     let solution = replicate::solve(&problem, solver).map_err(|e| match e {
         ReplicateError::Infeasible { budget, min_area } => Failure::BadInput(anyhow!(
             "the budget of {budget} (area factor {}) cannot hold `{}` at these precisions: \
@@ -140,20 +140,12 @@ pub fn run(args: PlanArgs) -> CliResult {
             network.name,
             min_area.units() as f64 / baseline_units.max(1) as f64
         )),
-        ReplicateError::Buffer {
-            layer,
-            needed_bits,
-            available_bits,
-        } => Failure::BadInput(anyhow!(
-            "layer `{}`: its line buffers need {needed_bits} bits but its tiles hold {available_bits}",
-            layer_name(layer)
-        )),
+        // Line buffers that fit at no replication are the input's; the rest is ours.
+        ReplicateError::Physical(e) => physical_error(e),
         ReplicateError::NeedsPhysicalModel => {
             Failure::BadInput(anyhow!("--objective {}: {e}", args.objective.as_str()))
         }
-        ReplicateError::Solver(_) | ReplicateError::Overflow | ReplicateError::Physical(_) => {
-            Failure::Internal(e.into())
-        }
+        ReplicateError::Solver(_) | ReplicateError::Overflow => Failure::Internal(e.into()),
         other => Failure::BadInput(other.into()),
     })?;
     let replication = solution.replication;
@@ -162,10 +154,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         Some(p) => Some(physical::chip_report(config, p, &phys_layers, &replication).map_err(physical_error)?),
         None => None,
     };
-    let budget_xbars = match (&arch.physical, budget) {
-        (Some(p), Budget::Imas(imas)) => imas.get().saturating_mul(p.xbars_per_ima()),
-        _ => budget.units(),
-    };
+    let budget_xbars = budget.max_crossbars(arch.physical.map_or(1, |p| p.xbars_per_ima()));
     let baseline_mapping = baseline_chip.as_ref().map(|chip| PhysicalMapping {
         layers: &baseline_phys,
         replication: &ones,

@@ -24,7 +24,7 @@
 use imc_model::physical::{self, floors, Imas, PhysicalConfig, Picojoules};
 use imc_model::{ArchConfig, Cycles};
 
-use super::instance::Instance;
+use super::instance::{tile_rounded, Instance};
 use super::{Physical, ReplicateError};
 
 /// One replication of one layer, priced.
@@ -109,17 +109,12 @@ pub struct EnergyChoice {
     pub replication: Vec<u64>,
     /// Latency of the answer.
     pub latency: Cycles,
+    /// Its area charged against the budget (IMAs, tile-rounded if exclusive).
+    pub charge: u64,
     /// The minimised figure: pJ, or pJ x cycles for `edp`.
     pub value: f64,
     /// Lower bound on that figure over every feasible replication.
     pub bound: f64,
-}
-
-fn charge_of(imas: u64, tile: Option<u64>) -> u64 {
-    match tile {
-        Some(per) => imas.div_ceil(per).saturating_mul(per),
-        None => imas,
-    }
 }
 
 /// The options of one layer (see the module docs), capped at `cap` replicas.
@@ -141,7 +136,7 @@ fn layer_options(
                     replication: r,
                     time: t.time,
                     imas: t.imas.get(),
-                    charge: charge_of(t.imas.get(), tile),
+                    charge: tile_rounded(t.imas.get(), tile).ok_or(ReplicateError::Overflow)?,
                     energy,
                 });
                 Ok(())
@@ -232,6 +227,7 @@ pub fn solve(
             *best = Some(EnergyChoice {
                 replication: chosen.iter().map(|o| o.replication).collect(),
                 latency,
+                charge,
                 value,
                 bound: 0.0,
             });

@@ -48,13 +48,18 @@ pub struct Instance {
     units_per_tile: u64,
 }
 
-/// Area charged for `replication` replicas of a layer, `None` on overflow.
-fn charged_area(cost: &LayerCost, replication: u64, tile: Option<u64>) -> Option<u64> {
-    let area = cost.area(replication)?.get();
+/// `area` units charged against the budget: rounded up to whole tiles of `tile` units under
+/// tile-exclusive placement (`Some`), as they are otherwise; `None` on overflow.
+pub(super) fn tile_rounded(area: u64, tile: Option<u64>) -> Option<u64> {
     match tile {
-        Some(xbars_per_tile) => area.div_ceil(xbars_per_tile).checked_mul(xbars_per_tile),
+        Some(per_tile) => area.div_ceil(per_tile).checked_mul(per_tile),
         None => Some(area),
     }
+}
+
+/// Area charged for `replication` replicas of a layer, `None` on overflow.
+fn charged_area(cost: &LayerCost, replication: u64, tile: Option<u64>) -> Option<u64> {
+    tile_rounded(cost.area(replication)?.get(), tile)
 }
 
 /// Candidates of one layer: for each distinct `ceil(P/r)` the smallest `r`, stopping at the
@@ -115,15 +120,7 @@ fn physical_candidates(
     let mut base: Option<u64> = None;
     for point in physical::frontier(arch, config, layer, cap) {
         let (r, c) = point.map_err(ReplicateError::Physical)?;
-        let area = match tile {
-            Some(per) => c
-                .imas
-                .get()
-                .div_ceil(per)
-                .checked_mul(per)
-                .ok_or(ReplicateError::Overflow)?,
-            None => c.imas.get(),
-        };
+        let area = tile_rounded(c.imas.get(), tile).ok_or(ReplicateError::Overflow)?;
         let first = *base.get_or_insert(area);
         if area - first > spare {
             break;
@@ -150,24 +147,14 @@ fn physical_minimum(arch: &ArchConfig, p: &Physical, cap: u64, tile: Option<u64>
         .map(|(index, layer)| {
             let first = physical::frontier(arch, p.config, layer, cap).next();
             match first {
-                Some(Ok((_, c))) => Ok(match tile {
-                    Some(per) => c.imas.get().div_ceil(per).saturating_mul(per),
-                    None => c.imas.get(),
-                }),
+                Some(Ok((_, c))) => tile_rounded(c.imas.get(), tile).ok_or(ReplicateError::Overflow),
                 Some(Err(e)) => Err(ReplicateError::Physical(e)),
-                None => Err(match floors::layer_timing(arch, p.config, layer, index, 1) {
-                    Err(PhysicalError::Buffer {
-                        layer,
-                        needed_bits,
-                        available_bits,
-                    }) => ReplicateError::Buffer {
-                        layer,
-                        needed_bits,
-                        available_bits,
-                    },
-                    Err(e) => ReplicateError::Physical(e),
-                    Ok(_) => ReplicateError::Physical(PhysicalError::Empty),
-                }),
+                // No replication fits: `r = 1` says why (its line buffers, naming the layer).
+                None => Err(ReplicateError::Physical(
+                    floors::layer_timing(arch, p.config, layer, index, 1)
+                        .err()
+                        .unwrap_or(PhysicalError::Empty),
+                )),
             }
         })
         .collect()

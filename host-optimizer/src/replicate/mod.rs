@@ -99,6 +99,14 @@ impl Budget {
         }
     }
 
+    /// The most crossbars the budget can hold: itself, or its IMAs times `xbars_per_ima`.
+    pub const fn max_crossbars(self, xbars_per_ima: u64) -> u64 {
+        match self {
+            Budget::Crossbars(x) => x.get(),
+            Budget::Imas(i) => i.get().saturating_mul(xbars_per_ima),
+        }
+    }
+
     /// `n` in the same unit as `self`.
     pub const fn same_unit(self, n: u64) -> Budget {
         match self {
@@ -235,16 +243,8 @@ pub enum ReplicateError {
         /// Smallest charged area of any mapping (all `r = 1`, tile-rounded if exclusive).
         min_area: Budget,
     },
-    /// Under the physical model, no replication of a layer fits its line buffers.
-    Buffer {
-        /// Layer index.
-        layer: usize,
-        /// Buffer bits its strips need at `r = 1`.
-        needed_bits: u64,
-        /// Buffer bits of its tiles at `r = 1`.
-        available_bits: u64,
-    },
-    /// The physical model refused a layer.
+    /// The physical model refused a layer; [`physical::PhysicalError::Buffer`] when no
+    /// replication of it fits its line buffers (the figures are those of `r = 1`).
     Physical(physical::PhysicalError),
     /// The tile cap is below the tiles one replica per layer needs.
     TileCapBelowMinimum {
@@ -289,15 +289,6 @@ impl fmt::Display for ReplicateError {
                 "the energy and edp objectives need the physical model (an architecture with a \
                  [physical] table, such as the default `isaac`; `ideal` has no energy)"
             ),
-            ReplicateError::Buffer {
-                layer,
-                needed_bits,
-                available_bits,
-            } => write!(
-                f,
-                "layer {layer}: its line buffers need {needed_bits} bits but its tiles hold \
-                 {available_bits} at any affordable replication"
-            ),
             ReplicateError::Physical(e) => write!(f, "physical model: {e}"),
         }
     }
@@ -323,11 +314,7 @@ fn totals_of(
         Some(p) => {
             let chip =
                 physical::chip_timing(arch, p.config, p.layers, replication).map_err(ReplicateError::Physical)?;
-            Ok(Totals {
-                latency: chip.latency,
-                interval: chip.interval,
-                area: ideal.area,
-            })
+            Ok(chip.totals(ideal.area))
         }
     }
 }

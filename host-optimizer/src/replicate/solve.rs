@@ -240,22 +240,7 @@ fn solve_energy(p: &Problem, inst: &Instance) -> Result<Solution, ReplicateError
         latency_optimal.as_deref(),
     )?;
     let totals = totals_of(p.arch, p.costs, Some(physical), &choice.replication)?;
-    let per_tile = inst.units_per_tile();
-    let charged = physical
-        .layers
-        .iter()
-        .zip(&choice.replication)
-        .map(|(l, &r)| {
-            imc_model::physical::floors::layer_timing(p.arch, physical.config, l, 0, r).map(|t| {
-                let imas = t.imas.get();
-                match p.constraints.tile_exclusive {
-                    true => imas.div_ceil(per_tile).saturating_mul(per_tile),
-                    false => imas,
-                }
-            })
-        })
-        .sum::<Result<u64, _>>()
-        .map_err(ReplicateError::Physical)?;
+    let charged = choice.charge;
     let gap = if choice.bound > 0.0 {
         ((choice.value - choice.bound) / choice.bound).max(0.0)
     } else {
@@ -265,7 +250,7 @@ fn solve_energy(p: &Problem, inst: &Instance) -> Result<Solution, ReplicateError
         replication: choice.replication,
         totals,
         charged_area: inst.unit().same_unit(charged),
-        tiles: charged.div_ceil(per_tile),
+        tiles: charged.div_ceil(inst.units_per_tile()),
         objective_value: choice.value,
         solver: SolverUsed::EnergySweep,
         bounds: Bounds {

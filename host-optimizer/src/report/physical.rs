@@ -165,11 +165,7 @@ pub struct PhysicalMapping<'a> {
 impl PhysicalMapping<'_> {
     /// Latency and interval with the floors; area stays `sum r_l X_l` crossbars.
     pub fn totals(&self, ideal: &Totals) -> Totals {
-        Totals {
-            latency: self.chip.timing.latency,
-            interval: self.chip.timing.interval,
-            area: ideal.area,
-        }
+        self.chip.timing.totals(ideal.area)
     }
 
     fn summary(&self) -> PhysicalSummary {

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use imc_model::cost::totals;
-use imc_model::physical::{self, floors::out_bits, AreaFactor, PhysLayer, PhysicalConfig, PhysicalError};
+use imc_model::physical::{self, floors, AreaFactor, PhysLayer, PhysicalConfig, PhysicalError};
 use imc_model::{ArchConfig, Bits, CostError, Cycles, LayerCost, LayerShape, Precision, Totals};
 
 use crate::accuracy::AccuracyError;
@@ -248,8 +248,9 @@ impl SearchProblem {
                 (ideal, Budget::Crossbars(imc_model::Crossbars::new(budget as u64)))
             }
             Some(config) => {
-                let strides: Vec<u32> = network.layers.iter().map(|l| l.stride.0).collect();
-                let layers = phys_layers_of(&shapes, &strides, &vec![Precision::BASELINE; n]);
+                let baseline = vec![Precision::BASELINE; n];
+                let layers: Vec<PhysLayer> =
+                    floors::chain(network.layers.iter().map(|l| (l.shape, l.stride.0)), &baseline).collect();
                 let chip = physical::chip_timing(&arch, config, &layers, &vec![1; n]).map_err(|e| match e {
                     PhysicalError::Buffer { layer, .. } => SearchError::Input(format!(
                         "layer `{}` at 8/8: {e}",
@@ -262,11 +263,7 @@ impl SearchProblem {
                 if imas.get() == 0 {
                     return Err(no_budget());
                 }
-                let baseline = Totals {
-                    latency: chip.latency,
-                    interval: chip.interval,
-                    area: ideal.area,
-                };
+                let baseline = chip.totals(ideal.area);
                 baseline_energy = Some(
                     physical::chip_report(&arch, config, &layers, &vec![1; n])?
                         .energy
@@ -297,8 +294,8 @@ impl SearchProblem {
 
     /// Every layer at `precisions` as the physical model sees it (one per layer).
     pub fn phys_layers(&self, precisions: &[Precision]) -> Vec<PhysLayer> {
-        let strides: Vec<u32> = self.strides.iter().map(|s| s.0).collect();
-        phys_layers_of(&self.shapes, &strides, precisions)
+        let layers = self.shapes.iter().zip(&self.strides).map(|(s, stride)| (*s, stride.0));
+        floors::chain(layers, precisions).collect()
     }
 
     /// Latency, interval (with the physical floors when the model has them) and crossbar
@@ -314,11 +311,7 @@ impl SearchProblem {
             None => Ok(ideal),
             Some(config) => {
                 let chip = physical::chip_timing(&self.arch, config, &self.phys_layers(precisions), replication)?;
-                Ok(Totals {
-                    latency: chip.latency,
-                    interval: chip.interval,
-                    area: ideal.area,
-                })
+                Ok(chip.totals(ideal.area))
             }
         }
     }
@@ -343,10 +336,8 @@ impl SearchProblem {
     /// Crossbars the budget can hold: the budget itself, or its IMAs times `xbars_per_ima`
     /// (what the relaxed heuristics of the projection compare crossbar areas with).
     pub fn budget_xbars(&self) -> u64 {
-        match (&self.physical, self.budget) {
-            (Some(config), Budget::Imas(imas)) => imas.get().saturating_mul(config.xbars_per_ima()),
-            _ => self.budget.units(),
-        }
+        self.budget
+            .max_crossbars(self.physical.map_or(1, |p| p.xbars_per_ima()))
     }
 
     /// The physical model applied to `layers` (from [`SearchProblem::phys_layers`]).
@@ -412,17 +403,6 @@ impl SearchProblem {
         }
         precisions
     }
-}
-
-/// Layers for the physical model from shapes, vertical strides and precisions.
-fn phys_layers_of(shapes: &[LayerShape], strides_h: &[u32], precisions: &[Precision]) -> Vec<PhysLayer> {
-    shapes
-        .iter()
-        .zip(strides_h)
-        .zip(precisions)
-        .enumerate()
-        .map(|(i, ((s, &stride), &p))| PhysLayer::new(*s, p, out_bits(precisions, i), stride))
-        .collect()
 }
 
 #[cfg(test)]

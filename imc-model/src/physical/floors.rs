@@ -7,7 +7,7 @@ use super::placement::{layer_imas, placement, tiles_for, Placement};
 use super::quantity::{Imas, Tiles};
 use super::PhysicalError;
 use crate::arch::ArchConfig;
-use crate::cost::{cycles_per_position, xbars_per_replica};
+use crate::cost::{cycles_per_position, xbars_per_replica, Totals};
 use crate::layer::{LayerKind, LayerShape};
 use crate::units::{Bits, Crossbars, Cycles, Precision};
 
@@ -35,6 +35,21 @@ impl PhysLayer {
             stride_h,
         }
     }
+}
+
+/// The layers of a chain as the physical model sees them: each `(shape, stride_h)` at its
+/// precision, its outputs read at the next layer's activation bits ([`out_bits`]). One
+/// precision per layer; extra items on either side are ignored.
+pub fn chain<'a, I>(layers: I, precisions: &'a [Precision]) -> impl Iterator<Item = PhysLayer> + 'a
+where
+    I: IntoIterator<Item = (LayerShape, u32)>,
+    I::IntoIter: 'a,
+{
+    layers
+        .into_iter()
+        .zip(precisions)
+        .enumerate()
+        .map(move |(i, ((shape, stride_h), &p))| PhysLayer::new(shape, p, out_bits(precisions, i), stride_h))
 }
 
 /// `b_out,l` for layer `index` of a chain whose activation precisions are `precisions`: the
@@ -358,6 +373,18 @@ pub struct ChipTiming {
     pub noc_cycles: Cycles,
     /// IMAs, tiles and area.
     pub placement: Placement,
+}
+
+impl ChipTiming {
+    /// The section 3 [`Totals`] of this mapping: its `L` and `I` (with the floors) and the
+    /// crossbar area `area` (`sum r_l X_l`, which section 9 leaves as it is).
+    pub const fn totals(&self, area: Crossbars) -> Totals {
+        Totals {
+            latency: self.latency,
+            interval: self.interval,
+            area,
+        }
+    }
 }
 
 /// Latency, interval and placement of `layers` with `replication[l]` replicas of layer `l`.
