@@ -17,15 +17,14 @@ use firmware::{NoCounter, Session};
 use imc_model::wire::{heapless, ErrorCode, Request};
 use imc_model::xbar::net::{logits_digest, NetError};
 use imc_model::{ArchConfig, Bits, Precision};
-use lrmp_link::{check_digits, digits_net, Client, LinkError};
-use lrmp_trained::digits::dataset::Dataset;
-use lrmp_trained::digits::model::DigitsModel;
-use lrmp_trained::digits::quant::{QuantizedDigits, Scratch};
-use lrmp_trained::digits::weights::FloatWeights;
+use lrmp_link::{check_network, functional_net, Client, FunctionalError, LinkError};
+use lrmp_trained::digits::SPEC;
+use lrmp_trained::graph::model::{Set, TrainedModel};
+use lrmp_trained::graph::quant::Scratch;
 use mem_link::{pair, Faults, HostEnd};
 
-fn model() -> DigitsModel {
-    DigitsModel::new(FloatWeights::embedded().unwrap(), Dataset::embedded().unwrap())
+fn model() -> TrainedModel {
+    lrmp_trained::digits::model(None, None).unwrap()
 }
 
 fn precision(w: u8, a: u8) -> Precision {
@@ -57,9 +56,9 @@ fn every_held_out_sample_matches_the_host_over_the_in_memory_link() {
     let (mut client, device) = start_device();
     let caps = client.hello().unwrap();
     for precisions in [vec![Precision::BASELINE; 4], mixed()] {
-        let check = check_digits(&mut client, &caps, &arch, &model, &precisions).unwrap();
-        let host = model.evaluate(&arch, &precisions).unwrap();
-        assert_eq!(check.samples, model.split().test.len());
+        let check = check_network(&mut client, &caps, &arch, &model, &precisions, usize::MAX).unwrap();
+        let host = model.evaluate(&arch, &precisions, Set::Test).unwrap();
+        assert_eq!(check.samples, model.images(Set::Test).1.len());
         assert_eq!(check.samples, 359);
         assert_eq!(check.matches, check.samples, "{precisions:?}");
         assert_eq!(check.accuracy, host.accuracy);
@@ -82,17 +81,22 @@ fn a_tampered_weight_is_caught_and_bad_uploads_are_refused() {
     ));
 
     let precisions = [Precision::BASELINE; 4];
-    let q = QuantizedDigits::new(model.weights(), model.clips(), &precisions).unwrap();
-    let mut net = digits_net(&arch, &q).unwrap();
+    let q = model.quantize(&arch, &precisions).unwrap();
+    let mut net = functional_net(&SPEC, &arch, &q).unwrap();
     // One fc2 weight flipped in sign: the controller runs it, and the digests differ.
     let fc2 = net.weights.len() - 5;
     net.weights[fc2] = if net.weights[fc2] == 0 { 1 } else { -net.weights[fc2] };
     client.upload_net(&net, &caps).unwrap();
     let mut scratch = Scratch::default();
     let mut mismatches = 0;
-    for sample in model.split().test.iter().take(40).map(|&i| &model.data().samples[i]) {
-        let (class, _) = q.classify(&arch, &sample.pixels, &mut scratch).unwrap();
-        let input: Vec<u8> = q.input_codes(&sample.pixels).collect();
+    let (images, indices) = model.images(Set::Test);
+    for &i in indices.iter().take(40) {
+        let (class, _) = q
+            .classify(lrmp_trained::graph::Samples::image(images, i).unwrap(), &mut scratch)
+            .unwrap();
+        let input: Vec<u8> = q
+            .input_codes(lrmp_trained::graph::Samples::image(images, i).unwrap())
+            .collect();
         let device = client.classify(&input).unwrap();
         if (usize::from(device.class), device.logits_digest) != (class, logits_digest(scratch.logits())) {
             mismatches += 1;
@@ -102,7 +106,7 @@ fn a_tampered_weight_is_caught_and_bad_uploads_are_refused() {
 
     // A weight outside the symmetric 8-bit range is refused at commit; the network is then
     // not runnable.
-    let mut bad = digits_net(&arch, &q).unwrap();
+    let mut bad = functional_net(&SPEC, &arch, &q).unwrap();
     bad.weights[0] = i8::MIN;
     assert!(matches!(
         client.upload_net(&bad, &caps),
@@ -113,7 +117,7 @@ fn a_tampered_weight_is_caught_and_bad_uploads_are_refused() {
         Err(LinkError::Refused(ErrorCode::Net(NetError::NotReady)))
     ));
     // A chunk at the wrong offset is refused as out of order.
-    let good = digits_net(&arch, &q).unwrap();
+    let good = functional_net(&SPEC, &arch, &q).unwrap();
     client
         .request(&Request::NetBegin {
             arch: good.arch,
@@ -142,7 +146,7 @@ fn a_tampered_weight_is_caught_and_bad_uploads_are_refused() {
         Err(LinkError::Refused(ErrorCode::Net(NetError::Geometry)))
     ));
     // The untouched network uploads and matches again.
-    let check = check_digits(&mut client, &caps, &arch, &model, &precisions).unwrap();
+    let check = check_network(&mut client, &caps, &arch, &model, &precisions, usize::MAX).unwrap();
     assert_eq!(check.matches, check.samples);
     drop(client);
     device.join().unwrap();
@@ -161,8 +165,8 @@ fn every_held_out_sample_matches_the_host_on_qemu() {
     let caps = client.hello().unwrap();
     client.set_attempts(240);
     let precisions = mixed();
-    let check = check_digits(&mut client, &caps, &arch, &model, &precisions).unwrap();
-    let host = model.evaluate(&arch, &precisions).unwrap();
+    let check = check_network(&mut client, &caps, &arch, &model, &precisions, usize::MAX).unwrap();
+    let host = model.evaluate(&arch, &precisions, Set::Test).unwrap();
     assert_eq!(check.samples, 359);
     assert_eq!(check.matches, check.samples);
     assert_eq!(check.accuracy, host.accuracy);
@@ -170,4 +174,21 @@ fn every_held_out_sample_matches_the_host_on_qemu() {
         check.controller_cost_per_sample > 0.0,
         "the QEMU board counts instructions"
     );
+}
+
+#[test]
+fn the_fashion_network_is_refused_before_sending_with_what_it_needs() {
+    let e = lrmp_link::fits_controller(&lrmp_trained::fashion::SPEC).unwrap_err();
+    assert!(matches!(e, FunctionalError::DoesNotFit(_)));
+    let text = e.to_string();
+    for need in [
+        "residual adds",
+        "pooling",
+        "grouped convolution",
+        "weights (the store holds",
+        "feature maps of 12544 values",
+    ] {
+        assert!(text.contains(need), "{text}");
+    }
+    assert!(lrmp_link::fits_controller(&SPEC).is_ok());
 }

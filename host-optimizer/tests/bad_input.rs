@@ -51,6 +51,9 @@ struct Case {
 
 use Src::{Bytes, Gen, Text};
 
+/// The committed digits weights (a valid file for another network than fashion).
+const DIGITS_WEIGHTS: &str = include_str!("../../data/digits/weights.json");
+
 const DIGITS_CSV: &str = "name,kind,c_in,c_out,kernel,stride,padding,in_h,in_w\n\
                           conv1,conv,1,16,3,1,1,8,8\nconv2,conv,16,32,3,2,1,8,8\nfc1,fc,512,64,,,,,\nfc2,fc,64,10,,,,,\n";
 
@@ -226,8 +229,17 @@ const CASES: &[Case] = &[
     Case { id: "plan-buffer-overflow", files: &[("buf.plan", Gen(|| plan_of("digits", |f| f.physical = Some(PhysicalParams { tile_buffer_bytes: 64, ..PhysicalParams::ISAAC }))))], args: &["run", "--plan", "@buf.plan"], expect: &["buf.plan: conv2: layer 1: line buffers need 3072 bits but its tiles hold 512"] },
     Case { id: "plan-tampered", files: &[("zero.plan", Gen(|| plan_of("digits", |f| f.layers[1].replication = 0)))], args: &["run", "--plan", "@zero.plan"], expect: &["zero.plan: conv2: "] },
     Case { id: "plan-tampered-arch", files: &[("arch.plan", Gen(|| plan_of("digits", |f| f.arch.adc_bits = 0)))], args: &["run", "--plan", "@arch.plan"], expect: &["arch.plan: arch: field `adc_bits` = 0 is out of range"] },
-    Case { id: "plan-wrong-network", files: &[("vgg.plan", Gen(|| plan_of("vgg16", |_| {})))], args: &["run", "--plan", "@vgg.plan", "--functional"], expect: &["--functional needs a plan of the `digits` network;", "vgg.plan maps `vgg16`"] },
+    Case { id: "plan-wrong-network", files: &[("vgg.plan", Gen(|| plan_of("vgg16", |_| {})))], args: &["run", "--plan", "@vgg.plan", "--functional"], expect: &["--functional needs a plan of a network with trained weights (digits, fashion);", "vgg.plan maps `vgg16`"] },
     Case { id: "plan-board-missing", files: &[("ok.plan", Gen(|| plan_of("digits", |_| {})))], args: &["run", "--plan", "@ok.plan", "--board", "@no-tty"], expect: &["no-tty: No such file or directory"] },
+    // --- trained networks: data set and weights ---
+    Case { id: "data-missing", files: &[], args: &["eval", "--network", "fashion", "--data-dir", "@nowhere"], expect: &["nowhere/train-images-idx3-ubyte.gz: not found (install the Debian package `dataset-fashion-mnist`, or point `--data-dir`"] },
+    Case { id: "data-bad-magic", files: &[("fm/train-images-idx3-ubyte", Text("not an IDX file at all"))], args: &["eval", "--network", "fashion", "--data-dir", "@fm"], expect: &["fm/train-images-idx3-ubyte: magic number 0x6e6f7420, expected 0x00000803 (a corrupt copy? reinstall `dataset-fashion-mnist`)"] },
+    Case { id: "data-truncated", files: &[("fm/train-images-idx3-ubyte", Bytes(&[0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]))], args: &["eval", "--network", "fashion", "--data-dir", "@fm"], expect: &["fm/train-images-idx3-ubyte: the header announces 47040000 data bytes but the file holds 3 (truncated or padded)"] },
+    Case { id: "weights-other-network", files: &[("w.json", Text(DIGITS_WEIGHTS))], args: &["eval", "--network", "fashion", "--weights", "@w.json"], expect: &["w.json: the weights are for network `digits`, not `fashion`"] },
+    Case { id: "weights-wrong-shape", files: &[("w.json", Gen(|| DIGITS_WEIGHTS.replacen("\"shape\": [16,1,3,3]", "\"shape\": [16,1,3,4]", 1).into_bytes()))], args: &["eval", "--network", "digits", "--weights", "@w.json"], expect: &["w.json: layer `conv1`: shape [16, 1, 3, 4], the network needs [16, 1, 3, 3]"] },
+    Case { id: "weights-not-a-network", files: &[], args: &["eval", "--network", "resnet18", "--accuracy", "measured"], expect: &["network `resnet18` has no trained weights, so accuracy cannot be measured"] },
+    Case { id: "finetune-diverges", files: &[], args: &["eval", "--network", "digits", "--bits", "3/3", "--finetune-steps", "5", "--finetune-lr", "1e12"], expect: &["fine-tuning diverged: the loss is", "at step 1 of 5", "lower the learning rate"] },
+    Case { id: "finetune-lr-zero", files: &[], args: &["eval", "--network", "digits", "--finetune-steps", "5", "--finetune-lr", "0"], expect: &["invalid value '0' for '--finetune-lr <LR>': `0` is not a positive learning rate"] },
     // --- external accuracy evaluators ---
     Case { id: "ext-fails", files: &[], args: &["eval", "--network", "digits", "--accuracy", "external:echo 'model file missing' >&2; exit 3"], expect: &["failed with exit code 3; stderr ends with:", "model file missing"] },
     Case { id: "ext-not-found", files: &[], args: &["eval", "--network", "digits", "--accuracy", "external:/nonexistent/evaluator"], expect: &["external evaluator `/nonexistent/evaluator` failed with exit code 127", "not found"] },

@@ -13,21 +13,24 @@
 //!   interval, area.
 //! - [`physical`]: the physical model of DESIGN section 9 — IMA and tile placement, area
 //!   in mm², bandwidth, halo and buffer floors, energy per inference, in fixed point.
-//! - [`xbar`]: the bit-accurate functional crossbar model (section 4), one layer and a
-//!   whole quantized network from a fixed store.
+//! - [`xbar`]: the bit-accurate functional crossbar model (section 4), one layer (dense,
+//!   grouped or depthwise conv, FC) and a whole quantized network from a fixed store; with
+//!   feature `std`, also a fast host-only engine with the same results.
 //! - [`runtime`]: the controller runtime (section 5), timing only: validated plans and the
 //!   discrete-event dispatcher in `layer` and `row` mode.
 //! - [`wire`]: the wire format between host and controller (section 6).
 //!
 //! ## Invariants
-//! - No `unsafe`, no allocation, no floating point in any model result: times are integer
-//!   [`Cycles`], area is integer [`Crossbars`], energy and mm² are fixed-point.
+//! - No `unsafe`, no allocation (except the `std`-only packed engine of [`xbar`]), no
+//!   floating point in any model result: times are integer [`Cycles`], area is integer
+//!   [`Crossbars`], energy and mm² are fixed-point.
 //! - Inputs are validated once into types ([`ArchConfig`], [`LayerShape`], [`Bits`]); after
 //!   that, functions cannot panic. Arithmetic that could exceed `u64` is checked and
 //!   reported as an error value.
 #![no_std]
 
-// With `std`, error types implement `std::error::Error`; nothing else uses std.
+// With `std`, error types implement `std::error::Error` and `xbar` has its host-only
+// packed engine; nothing else uses std.
 #[cfg(feature = "std")]
 extern crate std;
 

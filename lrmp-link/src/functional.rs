@@ -1,10 +1,15 @@
-//! Functional runs on the controller (issue 6): the quantized digits network is shipped to
-//! the firmware, every held-out sample is classified there, and each answer (class and
-//! logits digest) is compared bit for bit with the host's own forward pass
-//! ([`QuantizedDigits::classify`], the same crossbar model).
+//! Functional runs on the controller (issue 6): a quantized trained network is shipped to
+//! the firmware, test images are classified there, and each answer (class and logits
+//! digest) is compared bit for bit with the host's own forward pass
+//! ([`QuantizedGraph::classify`], the same crossbar model).
+//!
+//! The controller's store ([`imc_model::xbar::net`]) runs chains of dense layers of fixed
+//! capacity: the digits network fits; a network with residual adds, pooling, grouped layers
+//! or more weights than the store holds is refused before anything is sent, with what it
+//! would need ([`FunctionalError::DoesNotFit`]).
 //!
 //! Invariants: the network shipped is exactly the host's quantized model (tensors come from
-//! [`QuantizedDigits::layer_tensors`], inputs from [`QuantizedDigits::input_codes`]); the
+//! [`QuantizedGraph::layer_tensors`], inputs from [`QuantizedGraph::input_codes`]); the
 //! network is checked against the controller's capacity before anything is sent.
 
 use std::fmt;
@@ -15,9 +20,9 @@ use imc_model::xbar::net::{logits_digest, NetLayer, NetRequant, NET_MAX_WEIGHTS}
 use imc_model::{ArchConfig, ArchParams};
 
 use crate::client::{unexpected, Client, LinkError};
-use lrmp_trained::digits::model::DigitsModel;
-use lrmp_trained::digits::quant::{QuantError, QuantizedDigits, Scratch};
-use lrmp_trained::digits::LAYERS;
+use lrmp_trained::graph::model::{Set, TrainedModel};
+use lrmp_trained::graph::quant::{QuantError, QuantizedGraph, Scratch};
+use lrmp_trained::graph::{GraphSpec, Op};
 
 /// A quantized network in the form the controller stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +44,8 @@ pub enum FunctionalError {
     Quant(QuantError),
     /// A layer dimension does not fit the wire's field.
     Shape(&'static str),
+    /// The network is not a chain of dense layers the controller's store can run.
+    DoesNotFit(String),
     /// The link failed or the controller refused.
     Link(LinkError),
 }
@@ -46,7 +53,8 @@ pub enum FunctionalError {
 impl fmt::Display for FunctionalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FunctionalError::Quant(e) => write!(f, "quantizing the digits network: {e}"),
+            FunctionalError::Quant(e) => write!(f, "quantizing the network: {e}"),
+            FunctionalError::DoesNotFit(why) => write!(f, "the controller cannot run this network: {why}"),
             FunctionalError::Shape(layer) => write!(f, "layer `{layer}` does not fit the wire format"),
             FunctionalError::Link(e) => write!(f, "{e}"),
         }
@@ -61,18 +69,73 @@ impl From<LinkError> for FunctionalError {
     }
 }
 
-/// The digits network quantized as `q`, for the crossbars of `arch`.
-pub fn digits_net(arch: &ArchConfig, q: &QuantizedDigits) -> Result<FunctionalNet, FunctionalError> {
+/// Checks that `spec` is a chain of dense layers the controller's store can hold.
+pub fn fits_controller(spec: &GraphSpec) -> Result<(), FunctionalError> {
+    use imc_model::xbar::net::{NET_MAX_ACTIVATIONS, NET_MAX_LAYERS};
+    let mut needs = Vec::new();
+    if spec.nodes.iter().any(|n| matches!(n.op, Op::Add { .. })) {
+        needs.push("residual adds".to_string());
+    }
+    if spec
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::MaxPool { .. } | Op::GlobalAvgPool))
+    {
+        needs.push("pooling".to_string());
+    }
+    if spec.layers().any(|(.., g, _)| g.groups != 1) {
+        needs.push("grouped convolution".to_string());
+    }
+    if spec.nodes.iter().enumerate().any(|(i, n)| n.input != i) {
+        needs.push("branches (a layer reading other than the previous node)".to_string());
+    }
+    let weights: usize = spec.layers().map(|(.., g, _)| g.rows() * g.c_out).sum();
+    if weights > NET_MAX_WEIGHTS {
+        needs.push(format!("{weights} weights (the store holds {NET_MAX_WEIGHTS})"));
+    }
+    let widest = spec
+        .layers()
+        .map(|(.., g, _)| g.input_len().max(g.output_len()))
+        .max()
+        .unwrap_or(0);
+    if widest > NET_MAX_ACTIVATIONS {
+        needs.push(format!(
+            "feature maps of {widest} values (the store holds {NET_MAX_ACTIVATIONS})"
+        ));
+    }
+    if spec.layer_count() > NET_MAX_LAYERS {
+        needs.push(format!(
+            "{} layers (the store holds {NET_MAX_LAYERS})",
+            spec.layer_count()
+        ));
+    }
+    if needs.is_empty() {
+        Ok(())
+    } else {
+        Err(FunctionalError::DoesNotFit(format!(
+            "`{}` needs {}",
+            spec.name,
+            needs.join(", ")
+        )))
+    }
+}
+
+/// The network `spec` quantized as `q`, for the crossbars of `arch`.
+pub fn functional_net(
+    spec: &GraphSpec,
+    arch: &ArchConfig,
+    q: &QuantizedGraph,
+) -> Result<FunctionalNet, FunctionalError> {
+    fits_controller(spec)?;
     let mut net = FunctionalNet {
         arch: *arch.params(),
         layers: Vec::new(),
         weights: Vec::new(),
         biases: Vec::new(),
     };
-    for (spec, t) in LAYERS.iter().zip(q.layer_tensors()) {
-        let g = spec.geometry;
-        let small = |v: usize| u16::try_from(v).map_err(|_| FunctionalError::Shape(spec.name));
-        let tiny = |v: usize| u8::try_from(v).map_err(|_| FunctionalError::Shape(spec.name));
+    for ((.., g, _), t) in spec.layers().zip(q.layer_tensors()) {
+        let small = |v: usize| u16::try_from(v).map_err(|_| FunctionalError::Shape(t.name));
+        let tiny = |v: usize| u8::try_from(v).map_err(|_| FunctionalError::Shape(t.name));
         net.layers.push(NetLayer {
             input: (small(g.c_in)?, small(g.in_h)?, small(g.in_w)?),
             c_out: small(g.c_out)?,
@@ -81,10 +144,10 @@ pub fn digits_net(arch: &ArchConfig, q: &QuantizedDigits) -> Result<FunctionalNe
             pad: (tiny(g.pad.0)?, tiny(g.pad.1)?),
             w_bits: t.precision.w_bits.get(),
             a_bits: t.precision.a_bits.get(),
-            requant: t.requant.map(|(r, next)| NetRequant {
+            requant: t.requant.map(|(r, bits)| NetRequant {
                 multiplier: r.multiplier(),
                 shift: r.shift(),
-                out_bits: next.a_bits.get(),
+                out_bits: bits.get(),
             }),
         });
         net.weights.extend_from_slice(t.weights);
@@ -156,33 +219,39 @@ impl<T: Read + Write> Client<T> {
     }
 }
 
-/// Quantizes the digits network at `precisions`, ships it, classifies every held-out
-/// sample on the controller and compares each class and logits digest with the host.
-pub fn check_digits<T: Read + Write>(
+/// Quantizes a trained network at `precisions`, ships it, classifies its test images
+/// (at most `limit`) on the controller and compares each class and logits digest with the
+/// host.
+pub fn check_network<T: Read + Write>(
     client: &mut Client<T>,
     caps: &Capabilities,
     arch: &ArchConfig,
-    model: &DigitsModel,
+    model: &TrainedModel,
     precisions: &[imc_model::Precision],
+    limit: usize,
 ) -> Result<FunctionalCheck, FunctionalError> {
-    let q = QuantizedDigits::new(model.weights(), model.clips(), precisions).map_err(FunctionalError::Quant)?;
-    client.upload_net(&digits_net(arch, &q)?, caps)?;
+    fits_controller(model.spec())?;
+    let q = model.quantize(arch, precisions).map_err(FunctionalError::Quant)?;
+    client.upload_net(&functional_net(model.spec(), arch, &q)?, caps)?;
     let mut scratch = Scratch::default();
     let (mut samples, mut matches, mut correct, mut host_correct, mut cost) = (0usize, 0usize, 0usize, 0usize, 0u64);
-    for sample in model.split().test.iter().filter_map(|&i| model.data().samples.get(i)) {
-        let (host_class, _) = q
-            .classify(arch, &sample.pixels, &mut scratch)
-            .map_err(FunctionalError::Quant)?;
+    let (images, indices) = model.images(Set::Test);
+    for (image, label) in indices
+        .iter()
+        .take(limit)
+        .filter_map(|&i| Some((images.image(i)?, images.label(i)?)))
+    {
+        let (host_class, _) = q.classify(image, &mut scratch).map_err(FunctionalError::Quant)?;
         let host_digest = logits_digest(scratch.logits());
-        let input: Vec<u8> = q.input_codes(&sample.pixels).collect();
+        let input: Vec<u8> = q.input_codes(image).collect();
         let device = client.classify(&input)?;
         samples += 1;
         cost = cost.saturating_add(device.controller_cost);
         if usize::from(device.class) == host_class && device.logits_digest == host_digest {
             matches += 1;
         }
-        correct += usize::from(device.class == sample.label);
-        host_correct += usize::from(host_class == usize::from(sample.label));
+        correct += usize::from(device.class == label);
+        host_correct += usize::from(host_class == usize::from(label));
     }
     let fraction = |n: usize| n as f64 / samples.max(1) as f64;
     Ok(FunctionalCheck {

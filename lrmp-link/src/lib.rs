@@ -27,4 +27,4 @@ pub mod plan_file;
 
 pub use board::{connect_qemu, open_serial, QemuBoard, QemuError};
 pub use client::*;
-pub use functional::{check_digits, digits_net, FunctionalCheck, FunctionalError, FunctionalNet};
+pub use functional::{check_network, fits_controller, functional_net, FunctionalCheck, FunctionalError, FunctionalNet};

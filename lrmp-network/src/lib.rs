@@ -141,7 +141,15 @@ impl Network {
 }
 
 /// Names accepted by [`builtin`] and [`load`].
-pub const BUILTIN: &[&str] = &["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"];
+pub const BUILTIN: &[&str] = &[
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "vgg16",
+    "mobilenetv2",
+    "digits",
+    "fashion",
+];
 
 fn build(name: &str) -> Option<Result<Network, NetworkError>> {
     Some(match name {
@@ -150,7 +158,8 @@ fn build(name: &str) -> Option<Result<Network, NetworkError>> {
         "resnet50" => resnet::resnet50(),
         "vgg16" => zoo::vgg16(),
         "mobilenetv2" => zoo::mobilenetv2(),
-        "digits" => zoo::digits(),
+        "digits" => zoo::trained(&lrmp_trained::digits::SPEC),
+        "fashion" => zoo::trained(&lrmp_trained::fashion::SPEC),
         _ => return None,
     })
 }

@@ -1,4 +1,4 @@
-//! Built-in VGG-16, MobileNetV2 and the small digits CNN.
+//! Built-in VGG-16, MobileNetV2 and the networks this project trains (digits, fashion).
 //!
 //! VGG-16 and MobileNetV2 are torchvision's (ImageNet, 224x224x3 input) and their layer
 //! names are torchvision's parameter prefixes (`features.0`, `classifier.6`,
@@ -7,6 +7,7 @@
 
 use super::builder::Builder;
 use super::{Network, NetworkError};
+use lrmp_trained::graph::{GraphSpec, Op};
 
 /// VGG-16 (configuration D): 13 convolutions and 3 fully-connected layers.
 pub(crate) fn vgg16() -> Result<Network, NetworkError> {
@@ -78,36 +79,54 @@ fn inverted_residual(b: &mut Builder, prefix: &str, expansion: u32, c_out: u32, 
     }
 }
 
-/// The CNN trained on the 8x8 UCI digits, built from its one definition
-/// (`lrmp_trained::digits::LAYERS`): `1x8x8 -> conv1 (16, 3x3/1) -> conv2 (32, 3x3/2)
-/// -> fc1 (64) -> fc2 (10)`, ReLU between, no pooling.
-pub(crate) fn digits() -> Result<Network, NetworkError> {
-    use lrmp_trained::digits::{LAYERS, NAME};
+/// A network this project trains (`digits`, `fashion`), built from its one definition
+/// (`lrmp_trained`'s [`GraphSpec`]): every mappable layer with the shape of the tensor it
+/// reads; adds and pools shape the tensors but add no layer.
+pub(crate) fn trained(spec: &GraphSpec) -> Result<Network, NetworkError> {
     let err = |message: &str| NetworkError {
-        source: format!("builtin:{NAME}"),
+        source: format!("builtin:{}", spec.name),
         layer: None,
         field: None,
         message: message.to_owned(),
     };
-    let first = LAYERS.first().ok_or_else(|| err("no layers"))?.geometry;
     let narrow = |v: usize| u32::try_from(v).map_err(|_| err("a dimension does not fit in 32 bits"));
-    let mut b = Builder::new(NAME, narrow(first.c_in)?, narrow(first.in_h)?, narrow(first.in_w)?);
-    for spec in &LAYERS {
-        let g = spec.geometry;
-        if g.is_fc() {
-            b.fc(spec.name, narrow(g.c_out)?);
-        } else if g.kernel.0 != g.kernel.1 || g.stride.0 != g.stride.1 || g.pad.0 != g.pad.1 {
-            return Err(err("the builder takes square kernels, strides and padding"));
-        } else {
-            b.conv(
-                spec.name,
-                narrow(g.c_out)?,
-                narrow(g.kernel.0)?,
-                narrow(g.stride.0)?,
-                narrow(g.pad.0)?,
-                1,
-            );
+    let (c, h, w) = spec.input;
+    let mut b = Builder::new(spec.name, narrow(c)?, narrow(h)?, narrow(w)?);
+    let mut tensors = vec![b.current()];
+    for node in spec.nodes {
+        let &input = tensors
+            .get(node.input)
+            .ok_or_else(|| err("a node reads a later tensor"))?;
+        b.resume(input);
+        match node.op {
+            Op::Layer { name, geometry: g, .. } => {
+                if g.is_fc() {
+                    b.fc(name, narrow(g.c_out)?);
+                } else if g.kernel.0 != g.kernel.1 || g.stride.0 != g.stride.1 || g.pad.0 != g.pad.1 {
+                    return Err(err("the builder takes square kernels, strides and padding"));
+                } else {
+                    b.conv(
+                        name,
+                        narrow(g.c_out)?,
+                        narrow(g.kernel.0)?,
+                        narrow(g.stride.0)?,
+                        narrow(g.pad.0)?,
+                        narrow(g.groups)?,
+                    );
+                }
+            }
+            Op::Add { other, .. } => {
+                let &other = tensors.get(other).ok_or_else(|| err("an add reads a later tensor"))?;
+                b.add("add", other);
+            }
+            Op::MaxPool { size } => {
+                b.pool(narrow(size)?, narrow(size)?, 0);
+            }
+            Op::GlobalAvgPool => {
+                b.global_pool();
+            }
         }
+        tensors.push(b.current());
     }
     b.finish()
 }
@@ -153,7 +172,7 @@ mod tests {
 
     #[test]
     fn digits_shapes_are_fixed() {
-        let net = digits().unwrap();
+        let net = trained(&lrmp_trained::digits::SPEC).unwrap();
         let dims: Vec<_> = net
             .layers
             .iter()
@@ -171,5 +190,17 @@ mod tests {
                 ("fc2", 64, 10, 1, 1)
             ]
         );
+    }
+
+    #[test]
+    fn fashion_has_its_residual_structure_in_layers() {
+        let net = trained(&lrmp_trained::fashion::SPEC).unwrap();
+        assert_eq!(net.layers.len(), 13);
+        let dw = net.layer("b3.dw").unwrap().shape;
+        assert!(dw.is_depthwise());
+        let sc = net.layer("b2.shortcut").unwrap().shape.dims();
+        assert_eq!((sc.c_in, sc.c_out, sc.kernel_h, sc.in_h, sc.out_h), (16, 32, 1, 14, 7));
+        let fc = net.layer("fc").unwrap().shape.dims();
+        assert_eq!((fc.c_in, fc.c_out), (64, 10));
     }
 }

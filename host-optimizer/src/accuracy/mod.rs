@@ -1,9 +1,9 @@
 //! Accuracy oracles: how much accuracy a precision assignment costs, in percentage points.
 //!
 //! Three implementations behind [`AccuracyOracle`], chosen by `--accuracy`:
-//! - [`measured::MeasuredOracle`] (`measured`): the digits network run through the
-//!   bit-accurate crossbar model on its held-out split. Real, but only for networks with
-//!   weights (the built-in `digits`).
+//! - [`measured::MeasuredOracle`] (`measured`): a network this project trained (`digits`,
+//!   `fashion`) run through the bit-accurate crossbar model: validation images at search
+//!   time, test images in reports. Real, but only for networks with weights.
 //! - [`proxy::ProxyOracle`] (`proxy`): a documented additive quantization-noise model for
 //!   networks without weights (the ImageNet zoo). A *proxy*, calibrated against `measured`;
 //!   its per-layer terms ([`proxy::ProxyOracle::layer_drop`]) feed the exact MILP.
@@ -21,8 +21,10 @@ pub mod proxy;
 pub mod spearman;
 
 use std::fmt;
+use std::path::PathBuf;
 
 use imc_model::{ArchConfig, Precision};
+pub use lrmp_trained::graph::finetune::FinetuneConfig;
 
 use crate::network::Network;
 
@@ -78,10 +80,17 @@ impl fmt::Display for AccuracyError {
 impl std::error::Error for AccuracyError {}
 
 /// `--accuracy` as parsed: which oracle.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum OracleSpec {
     /// Through the crossbar model (networks with weights).
-    Measured,
+    Measured {
+        /// Where a data set that is not embedded is read from (`--data-dir`); `None` is its
+        /// environment variable or default place.
+        data_dir: Option<PathBuf>,
+        /// Quantization-aware fine-tuning before each measurement (`--finetune-steps`; 0
+        /// steps is none).
+        finetune: FinetuneConfig,
+    },
     /// The noise-model proxy.
     Proxy,
     /// A user's evaluator command.
@@ -92,7 +101,10 @@ impl OracleSpec {
     /// Parses `measured`, `proxy` or `external:CMD`.
     pub fn parse(text: &str) -> Result<OracleSpec, String> {
         match text {
-            "measured" => Ok(OracleSpec::Measured),
+            "measured" => Ok(OracleSpec::Measured {
+                data_dir: None,
+                finetune: FinetuneConfig::default(),
+            }),
             "proxy" => Ok(OracleSpec::Proxy),
             _ => match text.strip_prefix("external:") {
                 Some(cmd) if !cmd.trim().is_empty() => Ok(OracleSpec::External(cmd.to_string())),
@@ -107,9 +119,51 @@ impl OracleSpec {
     /// The default for a network: `measured` where weights exist, else `proxy`.
     pub fn default_for(network: &Network) -> OracleSpec {
         if measured::has_weights(network) {
-            OracleSpec::Measured
+            OracleSpec::Measured {
+                data_dir: None,
+                finetune: FinetuneConfig::default(),
+            }
         } else {
             OracleSpec::Proxy
+        }
+    }
+
+    /// The same oracle reading its data from `dir` (only `measured` reads data).
+    pub fn with_data_dir(self, dir: Option<PathBuf>) -> OracleSpec {
+        match self {
+            OracleSpec::Measured { data_dir, finetune } => OracleSpec::Measured {
+                data_dir: dir.or(data_dir),
+                finetune,
+            },
+            other => other,
+        }
+    }
+
+    /// The same oracle fine-tuning `steps` steps at `learning_rate` before each measurement
+    /// (only `measured` fine-tunes).
+    pub fn with_finetune(self, steps: usize, learning_rate: f64) -> OracleSpec {
+        match self {
+            OracleSpec::Measured { data_dir, finetune } => OracleSpec::Measured {
+                data_dir,
+                finetune: FinetuneConfig {
+                    steps,
+                    learning_rate,
+                    ..finetune
+                },
+            },
+            other => other,
+        }
+    }
+
+    /// The name reports print: `measured`, `proxy` or `external:CMD`.
+    pub fn label(&self) -> String {
+        match self {
+            OracleSpec::Measured { finetune, .. } if finetune.steps > 0 => {
+                format!("measured (fine-tuned {} steps)", finetune.steps)
+            }
+            OracleSpec::Measured { .. } => "measured".into(),
+            OracleSpec::Proxy => "proxy".into(),
+            OracleSpec::External(cmd) => format!("external:{cmd}"),
         }
     }
 }
@@ -122,7 +176,9 @@ pub fn build(
     arch: &ArchConfig,
 ) -> Result<Box<dyn AccuracyOracle>, AccuracyError> {
     Ok(match spec {
-        OracleSpec::Measured => Box::new(measured::MeasuredOracle::new(network, *arch)?),
+        OracleSpec::Measured { data_dir, finetune } => {
+            Box::new(measured::MeasuredOracle::new(network, *arch, data_dir.as_deref())?.with_finetune(*finetune))
+        }
         OracleSpec::Proxy => Box::new(proxy::ProxyOracle::new(network, &proxy::ProxyConstants::committed()?)),
         OracleSpec::External(cmd) => Box::new(external::ExternalOracle::new(cmd, network, external::DEFAULT_TIMEOUT)),
     })

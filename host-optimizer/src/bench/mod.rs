@@ -10,12 +10,15 @@ use std::sync::mpsc;
 use imc_model::physical::PhysicalConfig;
 use imc_model::ArchConfig;
 
-use crate::accuracy::OracleSpec;
+use crate::accuracy::measured::{has_weights, MeasuredOracle};
+use crate::accuracy::proxy::{ProxyConstants, ProxyOracle};
+use crate::accuracy::AccuracyOracle;
 use crate::network::{self, Network};
-use crate::search::adapters::run_with_project_tools;
+use crate::search::adapters::run_with_oracle;
 use crate::search::methods::{Method, MethodResult};
 use crate::search::problem::{Goal, ProblemSpec, SearchError, SearchProblem};
 use crate::search::rl::RlConfig;
+use lrmp_trained::graph::model::Set;
 use plots::{write_svg, Chart, Series};
 
 mod plots;
@@ -46,6 +49,14 @@ pub struct BenchConfig {
     pub max_drop: f64,
     /// Cases run at once (worker threads).
     pub jobs: usize,
+    /// Networks with trained weights (digits, fashion) use the `measured` oracle (validation
+    /// images; the fitted proxy projects budgets and drives the MILP, whose answer is then
+    /// measured); the others the proxy. RL and random search on them run this many episodes...
+    pub measured_episodes: usize,
+    /// ...over this many seeds (a measured evaluation of fashion takes about a second).
+    pub measured_seeds: usize,
+    /// Where the Fashion-MNIST files are (`None`: the environment variable or the package).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for BenchConfig {
@@ -54,9 +65,17 @@ impl Default for BenchConfig {
             arch_name: "isaac".into(),
             arch: ArchConfig::isaac(),
             physical: Some(PhysicalConfig::isaac()),
-            networks: ["resnet18", "resnet34", "resnet50", "vgg16", "mobilenetv2", "digits"]
-                .map(String::from)
-                .to_vec(),
+            networks: [
+                "resnet18",
+                "resnet34",
+                "resnet50",
+                "vgg16",
+                "mobilenetv2",
+                "digits",
+                "fashion",
+            ]
+            .map(String::from)
+            .to_vec(),
             area_factors: vec![1.0, 1.5, 2.0],
             goals: vec![Goal::Latency, Goal::Throughput],
             episodes: 200,
@@ -64,6 +83,9 @@ impl Default for BenchConfig {
             seeds: 3,
             max_drop: 1.0,
             jobs: std::thread::available_parallelism().map_or(1, usize::from),
+            measured_episodes: 60,
+            measured_seeds: 1,
+            data_dir: None,
         }
     }
 }
@@ -139,6 +161,22 @@ pub struct BenchCase {
     pub seed_runs: Vec<SeedRuns>,
     /// The problem (for plots).
     pub problem: SearchProblem,
+    /// `measured` networks only: drops on the validation and the test images of the
+    /// searched answers (RL, random, MILP, uniform4).
+    pub measured: Vec<MeasuredDrops>,
+}
+
+/// One answer of a measured network on both image sets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasuredDrops {
+    /// The method.
+    pub method: Method,
+    /// Its gain.
+    pub gain: f64,
+    /// Drop on the validation images (what the search saw), points.
+    pub validation: f64,
+    /// Drop on the test images, points.
+    pub test: f64,
 }
 
 impl BenchCase {
@@ -181,7 +219,8 @@ impl BenchCase {
     }
 }
 
-/// Runs every method on one configuration with the proxy oracle.
+/// Runs every method on one configuration: the `measured` oracle for networks with trained
+/// weights, else the proxy.
 pub fn run_case(
     network: &Network,
     arch: ArchConfig,
@@ -197,8 +236,23 @@ pub fn run_case(
         ..ProblemSpec::default()
     };
     let problem = SearchProblem::with_physical(arch, physical, network, &spec)?;
+    let mut measured = match has_weights(network) {
+        true => Some(MeasuredOracle::new(network, arch, config.data_dir.as_deref()).map_err(SearchError::Accuracy)?),
+        false => None,
+    };
+    let mut proxy = match &measured {
+        Some(_) => None,
+        None => Some(ProxyOracle::new(
+            network,
+            &ProxyConstants::committed().map_err(SearchError::Accuracy)?,
+        )),
+    };
+    let (episodes, seeds) = match measured {
+        Some(_) => (config.measured_episodes, config.measured_seeds),
+        None => (config.episodes, config.seeds),
+    };
     let rl = RlConfig {
-        episodes: config.episodes,
+        episodes,
         seed: config.seed,
         ..RlConfig::default()
     };
@@ -212,13 +266,13 @@ pub fn run_case(
                 feasible: true,
                 reached_at: Vec::new(),
             };
-            for k in 0..config.seeds.max(1) {
+            for k in 0..seeds.max(1) {
                 let seeded = RlConfig {
                     seed: config.seed.wrapping_add(k as u64),
                     ..rl.clone()
                 };
-                let r =
-                    run_with_project_tools(network, &problem, &OracleSpec::Proxy, method, seeded, None, &mut |_| {})?;
+                let oracle = oracle_of(&mut measured, &mut proxy)?;
+                let r = run_with_oracle(network, &problem, oracle, method, seeded, None, &mut |_| {})?;
                 runs.gains.push(if r.feasible { r.gain } else { 0.0 });
                 runs.feasible &= r.feasible;
                 let reached = r
@@ -238,16 +292,22 @@ pub fn run_case(
             .iter()
             .find(|r| r.method == Method::Rl)
             .map(|r| r.precisions.clone());
-        let r = run_with_project_tools(
-            network,
-            &problem,
-            &OracleSpec::Proxy,
-            method,
-            rl.clone(),
-            reuse,
-            &mut |_| {},
-        )?;
+        let oracle = oracle_of(&mut measured, &mut proxy)?;
+        let r = run_with_oracle(network, &problem, oracle, method, rl.clone(), reuse, &mut |_| {})?;
         results.push(r);
+    }
+    let mut drops = Vec::new();
+    if let Some(m) = measured.as_mut() {
+        for method in [Method::Rl, Method::Random, Method::Milp, Method::Uniform(4)] {
+            if let Some(r) = results.iter().find(|r| r.method == method) {
+                drops.push(MeasuredDrops {
+                    method,
+                    gain: r.gain,
+                    validation: r.drop,
+                    test: m.drop_on(&r.precisions, Set::Test).map_err(SearchError::Accuracy)?,
+                });
+            }
+        }
     }
     Ok(BenchCase {
         network: network.name.clone(),
@@ -256,7 +316,20 @@ pub fn run_case(
         results,
         seed_runs,
         problem,
+        measured: drops,
     })
+}
+
+/// The oracle of a case: the measured one where there is one.
+fn oracle_of<'a>(
+    measured: &'a mut Option<MeasuredOracle>,
+    proxy: &'a mut Option<ProxyOracle>,
+) -> Result<&'a mut dyn AccuracyOracle, SearchError> {
+    match (measured, proxy) {
+        (Some(m), _) => Ok(m),
+        (None, Some(p)) => Ok(p),
+        (None, None) => Err(SearchError::Input("no accuracy oracle".into())),
+    }
 }
 
 /// Runs the whole grid on `config.jobs` worker threads (each case is seeded on its own, so
@@ -362,12 +435,17 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Gain over the 8/8 unreplicated baseline at the same area factor ({} preset, proxy accuracy, \
-         max drop {} points, {} RL episodes = random-search evaluations). RL and random: mean over seeds \
-         {}..{} (range in the `seeds` columns). Parenthesised: over the accuracy budget. Gaps are \
-         `1 - gain / gain_MILP` (negative: better than the MILP's answer).{}\n\n{}\n",
+        "Gain over the 8/8 unreplicated baseline at the same area factor ({} preset, max drop {} points). \
+         Accuracy: `measured` through the crossbar model for the networks this project trained \
+         (digits, fashion: validation images, {} RL episodes = random-search evaluations, {} seed(s); \
+         test-image drops in the table below), the fitted proxy for the others ({} episodes, seeds \
+         {}..{}). RL and random: mean over seeds (range in the `seeds` columns). Parenthesised: over \
+         the accuracy budget. Gaps are `1 - gain / gain_MILP` (negative: better than the MILP's \
+         answer).{}\n\n{}\n",
         config.arch_name,
         config.max_drop,
+        config.measured_episodes,
+        config.measured_seeds,
         config.episodes,
         config.seed,
         config.seed.wrapping_add(config.seeds.max(1) as u64 - 1),
@@ -419,6 +497,31 @@ pub fn markdown(cases: &[BenchCase], config: &BenchConfig) -> String {
                 (None, _) => "-",
             },
         );
+    }
+    let measured: Vec<&BenchCase> = cases.iter().filter(|c| !c.measured.is_empty()).collect();
+    if !measured.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nMeasured networks: each answer's drop on the validation images the search saw and on \
+             the test images it never saw (points; budget {}).\n\n| network | goal | area | method | gain | \
+             validation drop | test drop |\n|---|---|---|---|---|---|---|",
+            config.max_drop
+        );
+        for c in measured {
+            for d in &c.measured {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.1} | {} | {:.2}x | {:.2} | {:.2} |",
+                    c.network,
+                    c.goal.as_str(),
+                    c.area_factor,
+                    d.method,
+                    d.gain,
+                    d.validation,
+                    d.test
+                );
+            }
+        }
     }
     s
 }
@@ -547,6 +650,8 @@ mod tests {
             seeds: 2,
             max_drop: 1.0,
             jobs: 2,
+            measured_episodes: 6,
+            measured_seeds: 2,
             ..BenchConfig::default()
         }
     }
@@ -586,6 +691,7 @@ mod tests {
         let config = BenchConfig {
             area_factors: vec![1.5],
             episodes: 2,
+            measured_episodes: 2,
             seed: u64::MAX,
             ..digits_config()
         };

@@ -20,7 +20,7 @@ pub struct BenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "resnet18,resnet34,resnet50,vgg16,mobilenetv2,digits"
+        default_value = "resnet18,resnet34,resnet50,vgg16,mobilenetv2,digits,fashion"
     )]
     networks: Vec<String>,
     /// Area factors, comma separated.
@@ -44,6 +44,17 @@ pub struct BenchArgs {
     /// Output directory.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// RL episodes (= random-search evaluations) on networks measured through the crossbar
+    /// model (digits, fashion).
+    #[arg(long, default_value = "60", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    measured_episodes: u64,
+    /// Seeds of RL and random search on measured networks.
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u64).range(1..=100))]
+    measured_seeds: u64,
+    /// Folder of the Fashion-MNIST IDX files (default: $LRMP_FASHION_MNIST_DIR, else the
+    /// Debian package's).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// Runs `lrmp bench`.
@@ -61,6 +72,9 @@ pub fn run(args: BenchArgs) -> CliResult {
         seeds: args.seeds as usize,
         jobs: args.jobs.map_or_else(|| BenchConfig::default().jobs, |j| j as usize),
         max_drop: args.max_drop,
+        measured_episodes: args.measured_episodes as usize,
+        measured_seeds: args.measured_seeds as usize,
+        data_dir: args.data_dir,
     };
     let cases = run_bench(&config, &mut |c| {
         eprintln!(

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
+use host_optimizer::accuracy::OracleSpec;
 use host_optimizer::arch_file::{self, NamedArch};
 use host_optimizer::network::{self, Network};
 use host_optimizer::precision;
@@ -14,7 +15,7 @@ use super::{Classify, CliResult, Failure};
 /// Which network on which chip.
 #[derive(Args, Clone)]
 pub struct TargetArgs {
-    /// A built-in network (resnet18, resnet34, resnet50, vgg16, mobilenetv2, digits) or a
+    /// A built-in network (resnet18, resnet34, resnet50, vgg16, mobilenetv2, digits, fashion) or a
     /// network file (.onnx graph, .json PIMCOMP-NN graph, .csv or .toml layer table).
     #[arg(long, value_name = "NAME|FILE")]
     pub network: String,
@@ -24,6 +25,10 @@ pub struct TargetArgs {
     /// Architecture preset (isaac, isaac-noc) or a TOML/JSON file.
     #[arg(long, value_name = "PRESET|FILE", default_value = "isaac")]
     pub arch: String,
+    /// Folder of the Fashion-MNIST IDX files (default: $LRMP_FASHION_MNIST_DIR, else
+    /// /usr/share/datasets/fashion-mnist from the Debian package dataset-fashion-mnist).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl TargetArgs {
@@ -146,5 +151,31 @@ pub fn unit_interval(text: &str) -> Result<f64, String> {
         Ok(f)
     } else {
         Err(format!("{text} is outside [0, 1]"))
+    }
+}
+
+/// Options of the `measured` oracle's fine-tuning.
+#[derive(Args, Clone, Copy)]
+pub struct FinetuneArgs {
+    /// measured only: quantization-aware fine-tuning steps before each measurement (batch
+    /// 64 training images a step; 0 = post-training quantization only).
+    #[arg(long, value_name = "N", default_value = "0", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub finetune_steps: u32,
+    /// measured only: AdamW learning rate of the fine-tuning.
+    #[arg(long, value_name = "LR", default_value = "1e-3", value_parser = finetune_lr)]
+    pub finetune_lr: f64,
+}
+
+fn finetune_lr(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a positive learning rate")),
+    }
+}
+
+impl FinetuneArgs {
+    /// `oracle` with these options applied (a no-op for oracles other than `measured`).
+    pub fn apply(&self, oracle: OracleSpec) -> OracleSpec {
+        oracle.with_finetune(self.finetune_steps as usize, self.finetune_lr)
     }
 }

@@ -19,9 +19,7 @@ use host_optimizer::plan_file::{self, ValidPlan};
 use host_optimizer::report::run::{RunCheckReport, RunMeasurements, RunRequest};
 use imc_model::runtime::{self, EventDigest, Mode, MAX_INFERENCES};
 use imc_model::Precision;
-use lrmp_trained::digits::dataset::Dataset;
-use lrmp_trained::digits::model::DigitsModel;
-use lrmp_trained::digits::weights::FloatWeights;
+use lrmp_trained::graph::model::TrainedModel;
 
 use super::{Classify, CliResult, Failure};
 
@@ -74,9 +72,9 @@ impl From<ModeArg> for Mode {
     }
 }
 
-/// What `--functional` runs: the digits model and the plan's precisions.
+/// What `--functional` runs: the trained model and the plan's precisions.
 struct Functional {
-    model: DigitsModel,
+    model: TrainedModel,
     precisions: Vec<Precision>,
 }
 
@@ -98,20 +96,22 @@ pub fn run(args: RunArgs) -> CliResult {
         .map_err(|e| anyhow!("{}: {e}", args.plan.display()))
         .bad_input()?;
     let functional = if args.functional {
-        if file.network != lrmp_trained::digits::NAME {
-            return Err(Failure::BadInput(anyhow!(
-                "--functional needs a plan of the `digits` network; {} maps `{}`",
-                args.plan.display(),
-                file.network
-            )));
-        }
-        let data = Dataset::embedded().internal()?;
-        let weights = FloatWeights::embedded().internal()?;
+        let spec = [&lrmp_trained::digits::SPEC, &lrmp_trained::fashion::SPEC]
+            .into_iter()
+            .find(|s| s.name == file.network)
+            .ok_or_else(|| {
+                anyhow!(
+                    "--functional needs a plan of a network with trained weights (digits, fashion); {} maps `{}`",
+                    args.plan.display(),
+                    file.network
+                )
+            })
+            .bad_input()?;
+        // Say what the controller lacks before loading data or starting a board.
+        link::fits_controller(spec).bad_input()?;
+        let model = lrmp_trained::digits::model(None, None).internal()?;
         let precisions = file.layers.iter().map(|l| l.precision).collect();
-        Some(Functional {
-            model: DigitsModel::new(weights, data),
-            precisions,
-        })
+        Some(Functional { model, precisions })
     } else {
         None
     };
@@ -172,9 +172,11 @@ fn exchange<T: Read + Write>(
     let replay = runtime::run(&plan.runtime, Mode::Layer, inferences, &mut digest).internal()?;
     let functional = match functional {
         Some(f) => Some(
-            link::check_digits(&mut client, &caps, &plan.arch, &f.model, &f.precisions).map_err(|e| match e {
-                link::FunctionalError::Link(_) => Failure::Internal(e.into()),
-                other => Failure::BadInput(other.into()),
+            link::check_network(&mut client, &caps, &plan.arch, &f.model, &f.precisions, usize::MAX).map_err(|e| {
+                match e {
+                    link::FunctionalError::Link(_) => Failure::Internal(e.into()),
+                    other => Failure::BadInput(other.into()),
+                }
             })?,
         ),
         None => None,

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use host_optimizer::accuracy::measured::MeasuredOracle;
 use host_optimizer::accuracy::OracleSpec;
 use host_optimizer::plan_file;
 use host_optimizer::report::physical::{attach, PhysicalMapping};
@@ -16,9 +17,10 @@ use host_optimizer::search::{EpisodeReport, Goal, Method, ProblemSpec, RlConfig,
 use imc_model::physical;
 use imc_model::Precision;
 use indicatif::{ProgressBar, ProgressStyle};
+use lrmp_trained::graph::model::Set;
 use serde::Serialize;
 
-use super::common::{area_factor, non_negative, out_error, TargetArgs};
+use super::common::{area_factor, non_negative, out_error, FinetuneArgs, TargetArgs};
 use super::{Classify, CliResult, Failure};
 
 /// Arguments of `lrmp search`.
@@ -26,6 +28,8 @@ use super::{Classify, CliResult, Failure};
 pub struct SearchArgs {
     #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    finetune: FinetuneArgs,
     /// rl, milp, random, uniform1..uniform8, replication, precision or baseline.
     #[arg(long, default_value = "rl", value_parser = parse_method)]
     method: Method,
@@ -107,9 +111,55 @@ struct SearchInfo {
     evaluations: usize,
     seconds: f64,
     gain: f64,
+    /// Gain of replication alone (every layer 8/8) at the same area, for comparison.
+    replication_only_gain: f64,
     /// MILP only: CBC proved optimality within its time limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     proven_optimal: Option<bool>,
+    /// `measured` only: the answer measured on the test images the search never saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<TestMeasurement>,
+}
+
+/// The final answer measured on the test images.
+#[derive(Serialize)]
+struct TestMeasurement {
+    /// Test images.
+    images: usize,
+    /// Float accuracy on them (fraction).
+    float_accuracy: f64,
+    /// Accuracy through the crossbar model (fraction).
+    accuracy: f64,
+    /// Drop in points (the search's own drop is on the validation images).
+    accuracy_drop: f64,
+    /// Whether the test drop is within the budget.
+    within_budget: bool,
+}
+
+/// Measures the final assignment on the test images (measured oracle only).
+fn measure_on_test(
+    oracle: &OracleSpec,
+    network: &host_optimizer::network::Network,
+    arch: imc_model::ArchConfig,
+    precisions: &[Precision],
+    max_drop: f64,
+) -> CliResult<Option<TestMeasurement>> {
+    let OracleSpec::Measured { data_dir, finetune } = oracle else {
+        return Ok(None);
+    };
+    let mut measured = MeasuredOracle::new(network, arch, data_dir.as_deref())
+        .bad_input()?
+        .with_finetune(*finetune);
+    let e = measured.evaluate(precisions, Set::Test).bad_input()?;
+    let float_accuracy = measured.model().float_accuracy(Set::Test);
+    let accuracy_drop = 100.0 * (float_accuracy - e.accuracy);
+    Ok(Some(TestMeasurement {
+        images: e.total,
+        float_accuracy,
+        accuracy: e.accuracy,
+        accuracy_drop,
+        within_budget: accuracy_drop <= max_drop + 1e-9,
+    }))
 }
 
 #[derive(Serialize)]
@@ -133,7 +183,9 @@ pub fn run(args: SearchArgs) -> CliResult {
     let oracle = args
         .accuracy
         .clone()
-        .unwrap_or_else(|| OracleSpec::default_for(&network));
+        .unwrap_or_else(|| OracleSpec::default_for(&network))
+        .with_data_dir(args.target.data_dir.clone());
+    let oracle = args.finetune.apply(oracle);
     let episodes = usize::try_from(args.episodes).bad_input()?;
     let bar = if std::io::stderr().is_terminal()
         && matches!(args.method, Method::Rl | Method::Random | Method::PrecisionOnly)
@@ -211,11 +263,7 @@ pub fn run(args: SearchArgs) -> CliResult {
     }
     let info = SearchInfo {
         method: result.method.to_string(),
-        oracle: match &oracle {
-            OracleSpec::Measured => "measured".into(),
-            OracleSpec::Proxy => "proxy".into(),
-            OracleSpec::External(cmd) => format!("external:{cmd}"),
-        },
+        oracle: oracle.label(),
         episodes: args.episodes,
         seed: args.seed,
         max_drop: args.max_drop,
@@ -223,8 +271,20 @@ pub fn run(args: SearchArgs) -> CliResult {
         evaluations: result.evaluations,
         seconds: result.seconds,
         gain: result.gain,
+        replication_only_gain: run_with_project_tools(
+            &network,
+            &problem,
+            &OracleSpec::Proxy,
+            Method::ReplicationOnly,
+            RlConfig::default(),
+            None,
+            &mut |_| {},
+        )
+        .map_err(classify)?
+        .gain,
         // Under the physical model CBC's proof covers only its conservative model.
         proven_optimal: result.proven_optimal.map(|p| p && problem.physical.is_none()),
+        test: measure_on_test(&oracle, &network, problem.arch, &result.precisions, args.max_drop)?,
     };
     if args.json {
         outln!(
@@ -234,12 +294,13 @@ pub fn run(args: SearchArgs) -> CliResult {
     } else {
         out!("{}", plan.to_table());
         outln!(
-            "search: {} ({} evaluations, {:.1} s), {} gain {:.3}x, accuracy drop {:.3} points (budget {}){}",
+            "search: {} ({} evaluations, {:.1} s), {} gain {:.3}x (replication alone: {:.3}x), accuracy drop {:.3} points (budget {}){}",
             info.method,
             info.evaluations,
             info.seconds,
             problem.goal.as_str(),
             info.gain,
+            info.replication_only_gain,
             result.drop,
             args.max_drop,
             if result.feasible {
@@ -248,6 +309,20 @@ pub fn run(args: SearchArgs) -> CliResult {
                 " - NOT within the accuracy budget"
             }
         );
+        if let Some(t) = &info.test {
+            outln!(
+                "measured on the {} test images the search never saw: {:.2}% (float {:.2}%), drop {:.2} points, {}",
+                t.images,
+                100.0 * t.accuracy,
+                100.0 * t.float_accuracy,
+                t.accuracy_drop,
+                if t.within_budget {
+                    "within the budget"
+                } else {
+                    "NOT within the budget"
+                }
+            );
+        }
         match (result.proven_optimal, problem.physical.is_some()) {
             (Some(cbc_proof), true) => outln!(
                 "milp: {} a conservative physical model (each layer's egress at 8 bits), then replicated \

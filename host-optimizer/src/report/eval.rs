@@ -39,8 +39,11 @@ pub enum OracleDetails {
     Proxy {
         /// Each layer's term of the drop, points.
         layer_drops: Vec<f64>,
-        /// Rank correlation of the proxy against measured on digits.
-        proxy_spearman: f64,
+        /// What the proxy was fitted on ([`crate::accuracy::proxy::ProxyConstants::describe`]).
+        calibration: String,
+        /// Its lowest Spearman correlation with measured drops on a network it was *not*
+        /// fitted on (`docs/accuracy.md`).
+        cross_network_spearman: f64,
     },
     /// An external evaluator.
     External {
@@ -121,10 +124,14 @@ impl EvalReport {
                     100.0 * self.float_accuracy.unwrap_or(0.0),
                 )
             }
-            OracleDetails::Proxy { proxy_spearman, .. } => writeln!(
+            OracleDetails::Proxy {
+                calibration,
+                cross_network_spearman,
+                ..
+            } => writeln!(
                 out,
-                "accuracy drop   {drop:.2} pp (PROXY: quantization-noise model calibrated on digits, \
-                 Spearman {proxy_spearman:.2} vs measured; not a measurement)"
+                "accuracy drop   {drop:.2} pp (PROXY, not a measurement: {calibration}; \
+                 Spearman {cross_network_spearman:.2} on a network it was not fitted on)"
             ),
             OracleDetails::External { command } => {
                 writeln!(out, "accuracy drop   {drop:.2} pp (external evaluator `{command}`)")

@@ -98,8 +98,10 @@ impl LayerDrops for ProxyOracle {
     }
 }
 
-/// Runs `method` on `problem` with the project's exact replicator and the oracle `oracle`
-/// (the joint MILP also gets the proxy's per-layer terms when the oracle is the proxy).
+/// Runs `method` on `problem` with the project's exact replicator and the oracle `oracle`.
+/// The fitted proxy's per-layer terms serve the budget projection and the joint MILP for
+/// every oracle; the drops reported are always the oracle's own (for the MILP: its answer
+/// measured by the oracle).
 pub fn run_with_project_tools(
     network: &Network,
     problem: &SearchProblem,
@@ -109,21 +111,28 @@ pub fn run_with_project_tools(
     precisions: Option<Vec<Precision>>,
     on_episode: &mut dyn FnMut(EpisodeReport),
 ) -> Result<MethodResult, SearchError> {
-    let accuracy_error = SearchError::Accuracy;
-    let mut built = accuracy::build(oracle, network, &problem.arch).map_err(accuracy_error)?;
-    let proxy = match oracle {
-        OracleSpec::Proxy => Some(ProxyOracle::new(
-            network,
-            &ProxyConstants::committed().map_err(accuracy_error)?,
-        )),
-        _ => None,
-    };
+    let mut built = accuracy::build(oracle, network, &problem.arch).map_err(SearchError::Accuracy)?;
+    run_with_oracle(network, problem, built.as_mut(), method, rl, precisions, on_episode)
+}
+
+/// As [`run_with_project_tools`] with an oracle the caller keeps (so its cache serves
+/// several methods).
+pub fn run_with_oracle(
+    network: &Network,
+    problem: &SearchProblem,
+    oracle: &mut dyn AccuracyOracle,
+    method: Method,
+    rl: RlConfig,
+    precisions: Option<Vec<Precision>>,
+    on_episode: &mut dyn FnMut(EpisodeReport),
+) -> Result<MethodResult, SearchError> {
+    let proxy = ProxyOracle::new(network, &ProxyConstants::committed().map_err(SearchError::Accuracy)?);
     let mut replicator = ExactReplicator::new(problem.arch);
-    let mut adapter = OracleAdapter(built.as_mut());
+    let mut adapter = OracleAdapter(oracle);
     let mut tools = Tools {
         replicator: &mut replicator,
         oracle: &mut adapter,
-        layer_drops: proxy.as_ref().map(|p| p as &dyn LayerDrops),
+        layer_drops: Some(&proxy),
         rl,
         precisions,
         milp_time_limit: Duration::from_secs(20),

@@ -5,13 +5,23 @@
 //! vector. A fully-connected layer is the 1x1 case. Feature maps are `C, H, W` (channel
 //! major), so flattening a conv output for a following FC layer is the identity. Zero
 //! padding is activation code 0, which is real zero (unsigned activations have no zero
-//! point). Groups are not supported (`groups = 1` only).
+//! point).
+//!
+//! Grouped convolution (`groups > 1`; depthwise is `groups == c_in == c_out`) is packed
+//! block-diagonally, as [`crate::cost::xbars_per_replica`] counts it: every group is its
+//! own matrix of [`ConvGeometry::rows`] rows (its `c_in / groups` channels) and
+//! `c_out / groups` columns, split into row blocks of `xbar_rows`. Cells outside a group's
+//! block are unprogrammed, so a column read sums only its own group's rows, and the
+//! offset-binary correction uses only that group's inputs. Output channel `o` belongs to
+//! group `o / (c_out / groups)`; weights keep the PyTorch layout `[c_out, c_in / groups,
+//! k_h, k_w]` (column `o` holds its `rows()` weights).
 
 use super::mvm::{mvm, WeightMatrix};
 use super::{functional_bits, AdcStats, XbarError};
 use crate::{ArchConfig, Bits};
 
-/// Geometry of a dense convolution; a fully-connected layer is [`ConvGeometry::fc`].
+/// Geometry of a (possibly grouped) convolution; a fully-connected layer is
+/// [`ConvGeometry::fc`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
     /// Input channels (input features for FC).
@@ -28,6 +38,9 @@ pub struct ConvGeometry {
     pub stride: (usize, usize),
     /// Zero padding (height, width).
     pub pad: (usize, usize),
+    /// Convolution groups: 1 is dense, `groups == c_in == c_out` is depthwise. Both
+    /// `c_in` and `c_out` must be multiples of it.
+    pub groups: usize,
 }
 
 impl ConvGeometry {
@@ -41,6 +54,7 @@ impl ConvGeometry {
             kernel: (1, 1),
             stride: (1, 1),
             pad: (0, 0),
+            groups: 1,
         }
     }
     /// Whether this is the fully-connected case (1x1 kernel over a 1x1 map).
@@ -59,9 +73,17 @@ impl ConvGeometry {
     pub fn out_w(&self) -> usize {
         Self::out_dim(self.in_w, self.kernel.1, self.stride.1.max(1), self.pad.1).unwrap_or(0)
     }
-    /// Crossbar rows `c_in * k_h * k_w`.
+    /// Crossbar rows of one group, `(c_in / groups) * k_h * k_w` (all of them when dense).
     pub fn rows(&self) -> usize {
-        self.c_in * self.kernel.0 * self.kernel.1
+        self.group_in() * self.kernel.0 * self.kernel.1
+    }
+    /// Input channels of one group, `c_in / groups` (0 if `groups` is 0).
+    pub fn group_in(&self) -> usize {
+        self.c_in.checked_div(self.groups).unwrap_or(0)
+    }
+    /// Output channels (crossbar columns) of one group, `c_out / groups` (0 if `groups` is 0).
+    pub fn group_out(&self) -> usize {
+        self.c_out.checked_div(self.groups).unwrap_or(0)
     }
     /// Elements of the input feature map.
     pub fn input_len(&self) -> usize {
@@ -71,8 +93,9 @@ impl ConvGeometry {
     pub fn output_len(&self) -> usize {
         self.c_out * self.out_h() * self.out_w()
     }
-    fn validate(&self) -> Result<(), XbarError> {
+    pub(crate) fn validate(&self) -> Result<(), XbarError> {
         let fields = [
+            ("groups", self.groups),
             ("c_in", self.c_in),
             ("in_h", self.in_h),
             ("in_w", self.in_w),
@@ -84,6 +107,12 @@ impl ConvGeometry {
         ];
         if let Some((name, _)) = fields.iter().find(|(_, v)| *v == 0 || *v > 1 << 20) {
             return Err(XbarError::BadGeometry(name));
+        }
+        if !self.c_in.is_multiple_of(self.groups) {
+            return Err(XbarError::BadGeometry("c_in is not a multiple of groups"));
+        }
+        if !self.c_out.is_multiple_of(self.groups) {
+            return Err(XbarError::BadGeometry("c_out is not a multiple of groups"));
         }
         if self.pad.0 >= self.kernel.0 || self.pad.1 >= self.kernel.1 {
             return Err(XbarError::BadGeometry("padding must be smaller than the kernel"));
@@ -143,10 +172,16 @@ impl<'a> QuantizedLayer<'a> {
     pub const fn weights(&self) -> &WeightMatrix<'a> {
         &self.weights
     }
+    /// The bias in accumulator units, one per output channel.
+    pub const fn bias(&self) -> &'a [i32] {
+        self.bias
+    }
 
     /// Runs every output position through the crossbar model and writes `acc + bias` to
     /// `out` (`C, H, W`, [`ConvGeometry::output_len`] elements). `patch` is im2col scratch
-    /// of at least [`ConvGeometry::rows`] elements.
+    /// of at least [`ConvGeometry::rows`] elements (one group's rows). Each group's patch
+    /// is applied to that group's columns only (block-diagonal packing, see the module
+    /// docs).
     pub fn accumulate(
         &self,
         arch: &ArchConfig,
@@ -156,25 +191,7 @@ impl<'a> QuantizedLayer<'a> {
         out: &mut [i64],
     ) -> Result<AdcStats, XbarError> {
         let g = &self.geometry;
-        let a = functional_bits("a_bits", a_bits)?;
-        if input.len() != g.input_len() {
-            return Err(XbarError::LengthMismatch {
-                what: "input",
-                expected: g.input_len(),
-                got: input.len(),
-            });
-        }
-        let max = (1u16 << a) - 1;
-        if let Some(index) = input.iter().position(|&v| u16::from(v) > max) {
-            return Err(XbarError::ActivationOutOfRange { index });
-        }
-        if out.len() != g.output_len() {
-            return Err(XbarError::LengthMismatch {
-                what: "output",
-                expected: g.output_len(),
-                got: out.len(),
-            });
-        }
+        check_layer_io(g, input, a_bits, out)?;
         let rows = g.rows();
         let patch = patch.get_mut(..rows).ok_or(XbarError::LengthMismatch {
             what: "im2col scratch",
@@ -183,28 +200,40 @@ impl<'a> QuantizedLayer<'a> {
         })?;
         let (out_h, out_w) = (g.out_h(), g.out_w());
         let positions = out_h * out_w;
+        let cols = g.group_out();
         let mut stats = AdcStats::default();
         for oy in 0..out_h {
             for ox in 0..out_w {
-                self.gather(input, oy, ox, patch);
                 let position = oy * out_w + ox;
-                let bias = self.bias;
-                stats.merge(mvm(arch, &self.weights, patch, a_bits, |c, v| {
-                    if let (Some(slot), Some(&b)) = (out.get_mut(c * positions + position), bias.get(c)) {
-                        *slot = v + i64::from(b);
-                    }
-                })?);
+                for group in 0..g.groups {
+                    self.gather(input, oy, ox, group, patch);
+                    let first = group * cols;
+                    let weights = self
+                        .weights
+                        .columns(first, cols)
+                        .ok_or(XbarError::BadGeometry("groups"))?;
+                    let bias = self.bias;
+                    stats.merge(mvm(arch, &weights, patch, a_bits, |c, v| {
+                        let channel = first + c;
+                        if let (Some(slot), Some(&b)) = (out.get_mut(channel * positions + position), bias.get(channel))
+                        {
+                            *slot = v + i64::from(b);
+                        }
+                    })?);
+                }
             }
         }
         Ok(stats)
     }
 
-    /// Copies the receptive field of output pixel `(oy, ox)` into `patch`, zero outside.
-    fn gather(&self, input: &[u8], oy: usize, ox: usize, patch: &mut [u8]) {
+    /// Copies the receptive field of output pixel `(oy, ox)` over the input channels of
+    /// `group` into `patch`, zero outside the input.
+    fn gather(&self, input: &[u8], oy: usize, ox: usize, group: usize, patch: &mut [u8]) {
         let g = &self.geometry;
         let (kh, kw) = g.kernel;
+        let per = g.group_in();
         let mut slots = patch.iter_mut();
-        for c in 0..g.c_in {
+        for c in group * per..(group + 1) * per {
             for ky in 0..kh {
                 let iy = (oy * g.stride.0 + ky).checked_sub(g.pad.0).filter(|&y| y < g.in_h);
                 for kx in 0..kw {
@@ -220,4 +249,29 @@ impl<'a> QuantizedLayer<'a> {
             }
         }
     }
+}
+
+/// The input and output checks of a layer run, in the order the reference makes them:
+/// `a_bits`, input length, activation range, output length.
+pub(crate) fn check_layer_io(g: &ConvGeometry, input: &[u8], a_bits: Bits, out: &[i64]) -> Result<u32, XbarError> {
+    let a = functional_bits("a_bits", a_bits)?;
+    if input.len() != g.input_len() {
+        return Err(XbarError::LengthMismatch {
+            what: "input",
+            expected: g.input_len(),
+            got: input.len(),
+        });
+    }
+    let max = (1u16 << a) - 1;
+    if let Some(index) = input.iter().position(|&v| u16::from(v) > max) {
+        return Err(XbarError::ActivationOutOfRange { index });
+    }
+    if out.len() != g.output_len() {
+        return Err(XbarError::LengthMismatch {
+            what: "output",
+            expected: g.output_len(),
+            got: out.len(),
+        });
+    }
+    Ok(a)
 }

@@ -11,10 +11,17 @@
 //!   maps the accumulator to the next layer's `b_a`.
 //!
 //! [`mvm()`] is the matrix-vector core; [`net`] runs a whole network of such layers from a
-//! fixed-capacity store (the controller's functional inference); [`QuantizedLayer`] runs a conv (im2col positions over
-//! the same core) or a fully-connected layer. Everything works on caller-owned slices: no
-//! allocation, integer only (the single float is [`Requant::from_scale`], used when a plan
-//! is prepared, never in the datapath), so host and Cortex-M results are identical.
+//! fixed-capacity store (the controller's functional inference); [`QuantizedLayer`] runs a
+//! conv (im2col positions over the same core), a grouped or depthwise conv (each group its
+//! own block-diagonal matrix, see [`ConvGeometry::groups`]) or a fully-connected layer.
+//! Everything works on caller-owned slices: no allocation, integer only (the single float
+//! is [`Requant::from_scale`], used when a plan is prepared, never in the datapath), so
+//! host and Cortex-M results are identical.
+//!
+//! With feature `std`, `PackedLayer` is a fast host-only engine: weights packed once into
+//! bit planes, column reads as popcounts. It computes the same accumulators and ADC counts
+//! as [`QuantizedLayer::accumulate`], bit for bit (property-tested); it allocates, and the
+//! reference stays the definition.
 //!
 //! ## Invariants
 //! - Weight and activation widths are `1..=8` bits (`i8`/`u8` storage); wider is
@@ -28,6 +35,11 @@
 mod layer;
 mod mvm;
 pub mod net;
+#[cfg(feature = "std")]
+mod packed;
+#[cfg(test)]
+#[cfg(feature = "std")]
+mod packed_tests;
 mod requant;
 #[cfg(test)]
 mod tests;
@@ -36,6 +48,8 @@ use core::fmt;
 
 pub use layer::{ConvGeometry, QuantizedLayer};
 pub use mvm::{exact_dot, mvm, mvm_into, AdcStats, WeightMatrix};
+#[cfg(feature = "std")]
+pub use packed::{PackedLayer, PackedScratch};
 pub use requant::{requantize, Requant};
 
 /// Widest weight or activation the functional model stores (`i8` / `u8`).

@@ -57,6 +57,19 @@ impl<'a> WeightMatrix<'a> {
     pub const fn w_bits(&self) -> Bits {
         self.w_bits
     }
+    /// The view of columns `first..first + count` (already range-checked), or `None` past
+    /// the last column.
+    pub(crate) fn columns(&self, first: usize, count: usize) -> Option<WeightMatrix<'a>> {
+        let start = first.checked_mul(self.rows)?;
+        let len = count.checked_mul(self.rows)?;
+        let weights = self.weights.get(start..start.checked_add(len)?)?;
+        Some(WeightMatrix {
+            weights,
+            rows: self.rows,
+            cols: count,
+            w_bits: self.w_bits,
+        })
+    }
     /// The weights of output column `col` (empty past the last column).
     pub fn column(&self, col: usize) -> &'a [i8] {
         self.weights.get(col * self.rows..(col + 1) * self.rows).unwrap_or(&[])

@@ -106,7 +106,7 @@ pub struct NetLayer {
 }
 
 impl NetLayer {
-    /// The crossbar model's geometry.
+    /// The crossbar model's geometry (always dense: the wire type has no groups).
     pub fn geometry(&self) -> ConvGeometry {
         ConvGeometry {
             c_in: usize::from(self.input.0),
@@ -116,6 +116,7 @@ impl NetLayer {
             kernel: (usize::from(self.kernel.0), usize::from(self.kernel.1)),
             stride: (usize::from(self.stride.0), usize::from(self.stride.1)),
             pad: (usize::from(self.pad.0), usize::from(self.pad.1)),
+            groups: 1,
         }
     }
     fn weight_count(&self) -> usize {

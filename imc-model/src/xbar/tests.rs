@@ -66,7 +66,7 @@ proptest! {
         bias in prop::collection::vec(-500i32..500, 4),
     ) {
         prop_assume!(pad < k);
-        let g = ConvGeometry { c_in, in_h: side, in_w: side, c_out, kernel: (k, k), stride: (stride, stride), pad: (pad, pad) };
+        let g = ConvGeometry { c_in, in_h: side, in_w: side, c_out, kernel: (k, k), stride: (stride, stride), pad: (pad, pad), groups: 1 };
         let (w, x) = fit(&seed_w[..g.rows() * c_out], &seed_x[..g.input_len()], 5, 6);
         let m = WeightMatrix::new(&w, g.rows(), c_out, bits(5)).unwrap();
         let layer = QuantizedLayer::new(g, m, &bias[..c_out]).unwrap();
@@ -208,6 +208,7 @@ fn bad_inputs_are_errors_not_panics() {
         kernel: (3, 3),
         stride: (1, 1),
         pad: (0, 0),
+        groups: 1,
     };
     let wm = WeightMatrix::new(&[0i8; 9], 9, 1, bits(4)).unwrap();
     assert!(matches!(

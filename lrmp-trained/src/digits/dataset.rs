@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-use super::rng::SplitMix64;
 use super::{CLASSES, PIXELS, PIXEL_MAX};
+use crate::rng::SplitMix64;
 
 /// Seed of the train/test shuffle.
 pub const SPLIT_SEED: u64 = 0x1797_D161;

@@ -1,33 +1,24 @@
 //! The built-in `digits` network: a small CNN trained by this project on the UCI
-//! handwritten-digits data (8x8 images), evaluated through the bit-accurate crossbar model.
+//! handwritten-digits data (8x8 images), one instance of the trained-network facility
+//! ([`crate::graph`]).
 //!
-//! Architecture ([`LAYERS`], the one definition: `lrmp-network`'s zoo builds the
-//! optimiser's view of the network from it):
+//! Architecture ([`SPEC`], the one definition: `lrmp-network`'s zoo builds the optimiser's
+//! view of the network from it):
 //! input `1x8x8` -> `conv1` 1->16 3x3 s1 p1 -> ReLU -> `conv2` 16->32 3x3 s2 p1 -> ReLU ->
 //! flatten (`C, H, W`, 512) -> `fc1` 512->64 -> ReLU -> `fc2` 64->10.
 //!
-//! - [`dataset`]: the CSV (embedded in the binary), its fixed seeded 80/20 split.
-//! - [`weights`]: the committed float weights file and its validation.
-//! - [`float`]: the float reference forward pass and activation calibration.
-//! - [`quant`]: per-layer quantization and the forward pass through `imc_model::xbar`.
-//! - `train` (feature `train`): retraining with candle.
-//!
-//! ## Invariants
-//! - Files are parsed once into validated types ([`dataset::Dataset`], [`weights::FloatWeights`]);
-//!   errors name the file and line. Nothing after parsing can panic on data.
-//! - Everything is deterministic: the split, the initialisation and the batch order come
-//!   from [`rng::SplitMix64`] with fixed seeds.
+//! [`dataset`] holds the CSV (embedded in the binary) and its fixed seeded 80/20 split. The
+//! data set has no third part: the search and the reports both measure on the held-out
+//! 20 % (359 images), which training never sees.
 
 pub mod dataset;
-pub mod float;
-pub mod model;
-pub mod quant;
-pub mod rng;
-#[cfg(feature = "train")]
-pub mod train;
-pub mod weights;
 
 use imc_model::xbar::ConvGeometry;
+
+use crate::graph::model::{DataSets, TrainedModel};
+use crate::graph::weights::{FloatWeights, WeightsError};
+use crate::graph::{conv, GraphSpec, Node, Op, Samples, SpecError, TrainConfig};
+use dataset::{DataError, Dataset, Split};
 
 /// Name of the network in reports.
 pub const NAME: &str = "digits";
@@ -36,8 +27,18 @@ pub const NAME: &str = "digits";
 pub const EMBEDDED_CSV: &str = include_str!("../../../data/digits/digits.csv");
 /// The committed trained weights.
 pub const EMBEDDED_WEIGHTS: &str = include_str!("../../../data/digits/weights.json");
-/// Where `--retrain` writes weights by default (the repository copy).
+/// Where retraining writes weights by default (the repository copy).
 pub const WEIGHTS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/digits/weights.json");
+
+/// The training run that produced the committed weights.
+pub const TRAINING: TrainConfig = TrainConfig {
+    seed: 42,
+    epochs: 40,
+    batch: 32,
+    learning_rate: 2e-3,
+    cosine: false,
+    flip: false,
+};
 
 /// Image side in pixels.
 pub const SIDE: usize = 8;
@@ -48,74 +49,155 @@ pub const CLASSES: usize = 10;
 /// Largest pixel count in the data set (inputs are scaled by `1 / PIXEL_MAX`).
 pub const PIXEL_MAX: u8 = 16;
 
-/// One layer of the digits network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LayerSpec {
-    /// Name, as in reports and the weights file.
-    pub name: &'static str,
-    /// Geometry (FC layers are the 1x1 case).
-    pub geometry: ConvGeometry,
-    /// Whether a ReLU follows (all but the last layer).
-    pub relu: bool,
+const fn layer(input: usize, name: &'static str, geometry: ConvGeometry, relu: bool) -> Node {
+    Node {
+        input,
+        op: Op::Layer { name, geometry, relu },
+    }
 }
 
-/// The four mappable layers in execution order.
-pub const LAYERS: [LayerSpec; 4] = [
-    LayerSpec {
-        name: "conv1",
-        geometry: ConvGeometry {
-            c_in: 1,
-            in_h: 8,
-            in_w: 8,
-            c_out: 16,
-            kernel: (3, 3),
-            stride: (1, 1),
-            pad: (1, 1),
-        },
-        relu: true,
-    },
-    LayerSpec {
-        name: "conv2",
-        geometry: ConvGeometry {
-            c_in: 16,
-            in_h: 8,
-            in_w: 8,
-            c_out: 32,
-            kernel: (3, 3),
-            stride: (2, 2),
-            pad: (1, 1),
-        },
-        relu: true,
-    },
-    LayerSpec {
-        name: "fc1",
-        geometry: ConvGeometry::fc(512, 64),
-        relu: true,
-    },
-    LayerSpec {
-        name: "fc2",
-        geometry: ConvGeometry::fc(64, CLASSES),
-        relu: false,
-    },
+const NODES: [Node; 4] = [
+    layer(0, "conv1", conv(1, 8, 16, 3, 1, 1), true),
+    layer(1, "conv2", conv(16, 8, 32, 3, 2, 1), true),
+    layer(2, "fc1", ConvGeometry::fc(512, 64), true),
+    layer(3, "fc2", ConvGeometry::fc(64, CLASSES), false),
 ];
 
-/// Weight tensor shape `[c_out, c_in, k_h, k_w]` (`[out, in]` for FC) of a layer.
-pub fn weight_shape(spec: &LayerSpec) -> Vec<usize> {
-    let g = &spec.geometry;
-    if g.is_fc() {
-        vec![g.c_out, g.c_in]
-    } else {
-        vec![g.c_out, g.c_in, g.kernel.0, g.kernel.1]
+/// The network.
+pub const SPEC: GraphSpec = GraphSpec {
+    name: NAME,
+    input: (1, SIDE, SIDE),
+    pixel_max: PIXEL_MAX,
+    classes: CLASSES,
+    nodes: &NODES,
+};
+
+impl Samples for Dataset {
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+    fn image(&self, i: usize) -> Option<&[u8]> {
+        self.samples.get(i).map(|s| &s.pixels[..])
+    }
+    fn label(&self, i: usize) -> Option<u8> {
+        self.samples.get(i).map(|s| s.label)
     }
 }
 
-/// Index of the largest logit (the first on ties).
-pub fn argmax<T: PartialOrd + Copy>(values: &[T]) -> usize {
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if values.get(best).is_some_and(|b| v > b) {
-            best = i;
+/// The data set and its split.
+pub struct DigitsData {
+    data: Dataset,
+    split: Split,
+}
+
+impl DigitsData {
+    /// Splits `data` 80/20 ([`Dataset::split`]).
+    pub fn new(data: Dataset) -> DigitsData {
+        let split = data.split();
+        DigitsData { data, split }
+    }
+    /// The data set.
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+    /// The split.
+    pub fn split(&self) -> &Split {
+        &self.split
+    }
+}
+
+impl DataSets for DigitsData {
+    fn validation(&self) -> (&dyn Samples, &[usize]) {
+        (&self.data, &self.split.test)
+    }
+    fn test(&self) -> (&dyn Samples, &[usize]) {
+        (&self.data, &self.split.test)
+    }
+    fn calibration(&self) -> (&dyn Samples, &[usize]) {
+        (&self.data, &self.split.train)
+    }
+    fn training(&self) -> (&dyn Samples, &[usize]) {
+        (&self.data, &self.split.train)
+    }
+}
+
+/// The committed weights.
+pub fn embedded_weights() -> Result<FloatWeights, WeightsError> {
+    FloatWeights::parse(&SPEC, "data/digits/weights.json (embedded)", EMBEDDED_WEIGHTS)
+}
+
+/// Why the digits network could not be prepared.
+#[derive(Debug)]
+pub enum ModelError {
+    /// The data set is invalid.
+    Data(DataError),
+    /// The weights file is invalid or belongs to another network.
+    Weights(WeightsError),
+    /// The built-in spec is invalid (a programming error).
+    Spec(SpecError),
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelError::Data(e) => e.fmt(f),
+            ModelError::Weights(e) => e.fmt(f),
+            ModelError::Spec(e) => e.fmt(f),
         }
     }
-    best
+}
+
+impl std::error::Error for ModelError {}
+
+/// The network with `weights` (the committed ones if `None`) on `data` (the embedded CSV if
+/// `None`), calibrated and measured in float.
+pub fn model(data: Option<Dataset>, weights: Option<FloatWeights>) -> Result<TrainedModel, ModelError> {
+    let weights = match weights {
+        Some(w) => w,
+        None => embedded_weights().map_err(ModelError::Weights)?,
+    };
+    let data = match data {
+        Some(d) => d,
+        None => Dataset::embedded().map_err(ModelError::Data)?,
+    };
+    TrainedModel::new(SPEC, weights, Box::new(DigitsData::new(data))).map_err(ModelError::Spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_weights_validate_and_round_trip() {
+        let w = embedded_weights().unwrap();
+        let again = FloatWeights::parse(&SPEC, "again", &w.to_json().unwrap()).unwrap();
+        assert_eq!(w, again);
+    }
+
+    #[test]
+    fn bad_weight_files_name_line_layer_or_network() {
+        let e =
+            FloatWeights::parse(&SPEC, "w.json", "{\n  \"format\": \"lrmp-trained-weights\",\n  oops\n}").unwrap_err();
+        assert!(e.to_string().starts_with("w.json: line 3"), "{e}");
+        let text = embedded_weights().unwrap().to_json().unwrap();
+        let e = FloatWeights::parse(&crate::fashion::SPEC, "w.json", &text).unwrap_err();
+        assert!(e.to_string().contains("for network `digits`, not `fashion`"), "{e}");
+        let e = FloatWeights::parse(&SPEC, "w.json", &text.replace("\"version\": 1", "\"version\": 9")).unwrap_err();
+        assert!(e.to_string().contains("version"), "{e}");
+        let short = text.replacen("\"bias\": [", "\"bias\": [1.0,", 3);
+        let e = FloatWeights::parse(&SPEC, "w.json", &short).unwrap_err();
+        assert!(e.to_string().contains("layer `conv1`: 17 biases"), "{e}");
+    }
+
+    #[test]
+    fn the_committed_network_is_accurate_in_float_and_at_8_8() {
+        let m = model(None, None).unwrap();
+        let float = m.float_accuracy(crate::graph::model::Set::Test);
+        assert!(float > 0.98, "{float}");
+        let p = vec![imc_model::Precision::BASELINE; SPEC.layer_count()];
+        let e = m
+            .evaluate(&imc_model::ArchConfig::isaac(), &p, crate::graph::model::Set::Test)
+            .unwrap();
+        assert!((float - e.accuracy).abs() <= 0.005, "{float} vs {}", e.accuracy);
+    }
 }

@@ -1,24 +1,25 @@
-//! The float weights file of the digits network (`data/digits/weights.json`).
+//! The float weights file of a trained network (`data/<network>/weights.json`).
 //!
 //! Format (JSON, one object):
 //! ```text
-//! { "format": "lrmp-digits-weights", "version": 1,
+//! { "format": "lrmp-trained-weights", "version": 1, "network": "fashion",
 //!   "training": { ...how they were made: seeds, epochs, accuracy... },
 //!   "layers": [ { "name": "conv1", "shape": [16, 1, 3, 3],
 //!                 "weight": [f32...], "bias": [f32...] }, ... ] }
 //! ```
-//! `weight` is row-major in `shape` (`[out, in, k_h, k_w]`, `[out, in]` for FC), the
-//! PyTorch/candle layout; `bias` has `out` entries. Layers appear in execution order with
-//! the names and shapes of [`super::LAYERS`]. Every value must be finite.
+//! `weight` is row-major in `shape` (`[out, in / groups, k_h, k_w]`, `[out, in]` for FC),
+//! the PyTorch/candle layout; `bias` has `out` entries. Layers appear in execution order
+//! with the names and shapes of the network's [`GraphSpec`]. Every value must be finite.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{weight_shape, LAYERS};
+use super::GraphSpec;
+use imc_model::xbar::ConvGeometry;
 
 /// Value of the `format` field.
-pub const FORMAT: &str = "lrmp-digits-weights";
+pub const FORMAT: &str = "lrmp-trained-weights";
 /// Supported `version`.
 pub const VERSION: u32 = 1;
 
@@ -28,19 +29,19 @@ pub const VERSION: u32 = 1;
 pub struct TrainingInfo {
     /// Seed of initialisation and batch order.
     pub seed: u64,
-    /// Seed of the train/test split.
+    /// Seed of the train/test (or validation) split.
     pub split_seed: u64,
-    /// Passes over the training split.
+    /// Passes over the training images.
     pub epochs: u32,
     /// Mini-batch size.
     pub batch: u32,
-    /// AdamW learning rate.
+    /// AdamW learning rate (the peak, if a schedule is used).
     pub learning_rate: f64,
     /// Training samples.
     pub train_samples: u32,
     /// Held-out test samples.
     pub test_samples: u32,
-    /// Float accuracy on the test split, fraction in 0..1.
+    /// Float accuracy on the test images, fraction in 0..1.
     pub float_test_accuracy: f64,
 }
 
@@ -63,13 +64,16 @@ pub struct FloatLayer {
 struct WeightsFile {
     format: String,
     version: u32,
+    network: String,
     training: TrainingInfo,
     layers: Vec<FloatLayer>,
 }
 
-/// Validated float weights: exactly the layers of [`LAYERS`], shapes checked, all finite.
+/// Validated float weights: exactly the layers of one [`GraphSpec`], shapes checked, all
+/// finite.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FloatWeights {
+    network: &'static str,
     training: TrainingInfo,
     layers: Vec<FloatLayer>,
 }
@@ -91,18 +95,32 @@ impl fmt::Display for WeightsError {
 
 impl std::error::Error for WeightsError {}
 
+/// Weight tensor shape of a layer: `[c_out, c_in / groups, k_h, k_w]`, `[c_out, c_in]` for FC.
+pub fn weight_shape(g: &ConvGeometry) -> Vec<usize> {
+    if g.is_fc() {
+        vec![g.c_out, g.c_in]
+    } else {
+        vec![g.c_out, g.c_in / g.groups.max(1), g.kernel.0, g.kernel.1]
+    }
+}
+
 impl FloatWeights {
-    /// Validates layers against the architecture.
-    pub fn new(training: TrainingInfo, layers: Vec<FloatLayer>) -> Result<FloatWeights, String> {
-        if layers.len() != LAYERS.len() {
-            return Err(format!("expected {} layers, found {}", LAYERS.len(), layers.len()));
+    /// Validates layers against the network.
+    pub fn new(spec: &GraphSpec, training: TrainingInfo, layers: Vec<FloatLayer>) -> Result<FloatWeights, String> {
+        let count = spec.layer_count();
+        if layers.len() != count {
+            return Err(format!(
+                "expected {count} layers for network `{}`, found {}",
+                spec.name,
+                layers.len()
+            ));
         }
-        for (layer, spec) in layers.iter().zip(&LAYERS) {
-            let at = |m: String| format!("layer `{}`: {m}", spec.name);
-            if layer.name != spec.name {
-                return Err(format!("layer `{}` found where `{}` belongs", layer.name, spec.name));
+        for (layer, (_, name, geometry, _)) in layers.iter().zip(spec.layers()) {
+            let at = |m: String| format!("layer `{name}`: {m}");
+            if layer.name != name {
+                return Err(format!("layer `{}` found where `{name}` belongs", layer.name));
             }
-            let shape = weight_shape(spec);
+            let shape = weight_shape(&geometry);
             if layer.shape != shape {
                 return Err(at(format!("shape {:?}, the network needs {shape:?}", layer.shape)));
             }
@@ -110,11 +128,11 @@ impl FloatWeights {
             if layer.weight.len() != count {
                 return Err(at(format!("{} weights, the shape needs {count}", layer.weight.len())));
             }
-            if layer.bias.len() != spec.geometry.c_out {
+            if layer.bias.len() != geometry.c_out {
                 return Err(at(format!(
                     "{} biases, the layer has {} outputs",
                     layer.bias.len(),
-                    spec.geometry.c_out
+                    geometry.c_out
                 )));
             }
             if let Some(i) = layer.weight.iter().position(|v| !v.is_finite()) {
@@ -124,11 +142,15 @@ impl FloatWeights {
                 return Err(at(format!("bias {i} is not finite")));
             }
         }
-        Ok(FloatWeights { training, layers })
+        Ok(FloatWeights {
+            network: spec.name,
+            training,
+            layers,
+        })
     }
 
-    /// Parses and validates a weights file; `source` names it in errors.
-    pub fn parse(source: &str, text: &str) -> Result<FloatWeights, WeightsError> {
+    /// Parses and validates a weights file for `spec`; `source` names it in errors.
+    pub fn parse(spec: &GraphSpec, source: &str, text: &str) -> Result<FloatWeights, WeightsError> {
         let err = |message: String| WeightsError {
             source: source.to_string(),
             message,
@@ -144,15 +166,20 @@ impl FloatWeights {
                 file.version
             )));
         }
-        FloatWeights::new(file.training, file.layers).map_err(err)
+        if file.network != spec.name {
+            return Err(err(format!(
+                "the weights are for network `{}`, not `{}`",
+                file.network, spec.name
+            )));
+        }
+        FloatWeights::new(spec, file.training, file.layers).map_err(err)
     }
 
-    /// The committed weights embedded in the binary.
-    pub fn embedded() -> Result<FloatWeights, WeightsError> {
-        FloatWeights::parse("data/digits/weights.json (embedded)", super::EMBEDDED_WEIGHTS)
+    /// The network these weights belong to.
+    pub fn network(&self) -> &'static str {
+        self.network
     }
-
-    /// Layers in execution order (as many as [`LAYERS`]).
+    /// Layers in execution order (one per layer of the spec).
     pub fn layers(&self) -> &[FloatLayer] {
         &self.layers
     }
@@ -160,11 +187,19 @@ impl FloatWeights {
     pub fn training(&self) -> &TrainingInfo {
         &self.training
     }
+    /// The same weights with other training information.
+    pub fn with_training(mut self, training: TrainingInfo) -> FloatWeights {
+        self.training = training;
+        self
+    }
 
     /// The file text: a readable header, one line per weight array.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         let mut out = String::new();
-        out.push_str(&format!("{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n"));
+        out.push_str(&format!(
+            "{{\n  \"format\": \"{FORMAT}\",\n  \"version\": {VERSION},\n  \"network\": {},\n",
+            serde_json::to_string(self.network)?
+        ));
         out.push_str(&format!(
             "  \"training\": {},\n  \"layers\": [\n",
             serde_json::to_string(&self.training)?
@@ -181,36 +216,5 @@ impl FloatWeights {
         }
         out.push_str("  ]\n}\n");
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn embedded_weights_validate_and_round_trip() {
-        let w = FloatWeights::embedded().unwrap();
-        let again = FloatWeights::parse("again", &w.to_json().unwrap()).unwrap();
-        assert_eq!(w, again);
-    }
-
-    #[test]
-    fn bad_files_name_line_or_layer() {
-        let e = FloatWeights::parse("w.json", "{\n  \"format\": \"lrmp-digits-weights\",\n  oops\n}").unwrap_err();
-        assert!(e.to_string().starts_with("w.json: line 3"), "{e}");
-        let mut w = FloatWeights::embedded().unwrap();
-        w.layers[2].bias.pop();
-        let e = FloatWeights::parse("w.json", &w.to_json().unwrap()).unwrap_err();
-        assert!(e.to_string().contains("layer `fc1`: 63 biases"), "{e}");
-        let text = FloatWeights::embedded()
-            .unwrap()
-            .to_json()
-            .unwrap()
-            .replace("\"version\": 1", "\"version\": 9");
-        assert!(FloatWeights::parse("w.json", &text)
-            .unwrap_err()
-            .to_string()
-            .contains("version"));
     }
 }
