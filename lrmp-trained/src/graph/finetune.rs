@@ -6,12 +6,12 @@
 //!   current weights, `round(w / s_w)` clamped to the symmetric range;
 //! - each layer's input to `b_a` bits on the grid `clip / (2^b_a - 1)` of the tensor it reads
 //!   (the calibrated clips stay fixed, so training and inference use the same grids), clamped
-//!   to `0..=clip`.
+//!   to `0..=clip`;
+//! - each layer's bias to accumulator units `s_w * s_a`.
 //!
 //! Rounding passes gradients straight through (`x + (round(x) - x).detach()`). The only
-//! differences left at inference are integer details of the datapath (bias rounding,
-//! requantization of residual sums, narrowing of shared tensors), which fine-tuning cannot
-//! see. A loss that is not finite, or [`DIVERGED_FACTOR`] times the first step's, stops the
+//! differences left at inference are integer details of the datapath (the 31-bit
+//! requantization multiplier, the 1/256 grid of residual sums, narrowing of shared tensors). A loss that is not finite, or [`DIVERGED_FACTOR`] times the first step's, stops the
 //! run with [`TrainError`] naming the step.
 
 use candle_core::{Device, Tensor};
@@ -61,28 +61,49 @@ fn straight_through(x: &Tensor, rounded: &Tensor) -> candle_core::Result<Tensor>
     x + (rounded - x)?.detach()
 }
 
-impl Hooks for FakeQuant {
-    fn weight(&self, layer: usize, w: &Tensor) -> candle_core::Result<Tensor> {
+impl FakeQuant {
+    /// `(levels, s_w)` of layer `layer`'s weights `w` (`None`: leave them as they are).
+    fn weight_scale(&self, layer: usize, w: &Tensor) -> candle_core::Result<Option<(f64, f64)>> {
         let Some(p) = self.precisions.get(layer) else {
-            return Ok(w.clone());
+            return Ok(None);
         };
         let levels = f64::from((1i32 << (p.w_bits.get() - 1)) - 1).max(1.0);
         let w_max = f64::from(w.abs()?.max_all()?.to_scalar::<f32>()?);
-        if w_max <= 0.0 {
+        Ok((w_max > 0.0).then_some((levels, w_max / levels)))
+    }
+}
+
+impl Hooks for FakeQuant {
+    fn weight(&self, layer: usize, w: &Tensor) -> candle_core::Result<Tensor> {
+        let Some((levels, s_w)) = self.weight_scale(layer, w)? else {
             return Ok(w.clone());
-        }
-        let s_w = w_max / levels;
+        };
         let q = ((w / s_w)?.round()?.clamp(-levels, levels)? * s_w)?;
         straight_through(w, &q)
+    }
+    /// The bias in accumulator units `s_w * s_a`, as the crossbar pass adds it (coarse at low
+    /// bits: half a unit can move an output code by a tenth).
+    fn bias(&self, layer: usize, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        let (Some((_, s_w)), Some(p), Some(&clip)) = (
+            self.weight_scale(layer, w)?,
+            self.precisions.get(layer),
+            self.input_clips.get(layer),
+        ) else {
+            return Ok(b.clone());
+        };
+        let s_acc = s_w * f64::from(clip) / f64::from((1u32 << p.a_bits.get()) - 1);
+        let q = ((b / s_acc)?.round()? * s_acc)?;
+        straight_through(b, &q)
     }
     fn input(&self, layer: usize, x: &Tensor) -> candle_core::Result<Tensor> {
         let (Some(p), Some(&clip)) = (self.precisions.get(layer), self.input_clips.get(layer)) else {
             return Ok(x.clone());
         };
         let codes = f64::from((1u32 << p.a_bits.get()) - 1);
-        let s_a = f64::from(clip) / codes;
         let clamped = x.clamp(0f32, clip)?;
-        let q = ((&clamped / s_a)?.round()? * s_a)?;
+        // Multiplying by `codes / clip` keeps exact ties exact (a pixel of 8/16 at 3 bits is
+        // 3.5 codes), so they round as the integer pass rounds them: half up.
+        let q = ((&clamped * (codes / f64::from(clip)))?.round()? * (f64::from(clip) / codes))?;
         straight_through(&clamped, &q)
     }
 }
@@ -144,4 +165,58 @@ pub fn finetune(
     }
     let weights = params.extract(spec, model.weights().training().clone())?;
     Ok(weights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::argmax;
+    use crate::graph::model::Set;
+    use crate::graph::quant::Scratch;
+    use imc_model::{ArchConfig, Bits};
+
+    /// The fake-quantized float pass and the integer crossbar pass classify (nearly) every
+    /// image alike: what fine-tuning trains is what inference runs.
+    #[test]
+    fn fake_quantization_agrees_with_the_crossbar_pass() {
+        let model = crate::digits::model(None, None).unwrap();
+        let spec = model.spec();
+        let dev = Device::Cpu;
+        let params = Params::from_weights(model.weights(), &dev).unwrap();
+        let arch = ArchConfig::isaac();
+        // Integer rounding (bias, requantization) flips borderline images; fewer at more bits.
+        for (b, percent) in [(8, 100), (4, 99), (3, 99)] {
+            let bits = Bits::new(b).unwrap();
+            let precisions = vec![
+                Precision {
+                    w_bits: bits,
+                    a_bits: bits
+                };
+                spec.layer_count()
+            ];
+            let hooks = FakeQuant {
+                input_clips: spec
+                    .layers()
+                    .map(|(node, ..)| model.clips()[spec.nodes[node].input])
+                    .collect(),
+                precisions: precisions.clone(),
+            };
+            let q = model.quantize(&arch, &precisions).unwrap();
+            let (images, indices) = model.images(Set::Test);
+            let (x, _) = batch(spec, images, indices, &[], &dev).unwrap();
+            let logits = forward(spec, &params, &x, &hooks).unwrap().to_vec2::<f32>().unwrap();
+            let mut scratch = Scratch::default();
+            let agree = indices
+                .iter()
+                .zip(&logits)
+                .filter(|(&i, row)| q.classify(images.image(i).unwrap(), &mut scratch).unwrap().0 == argmax(row))
+                .count();
+            eprintln!("{b} bits: {agree} of {} images classified alike", indices.len());
+            assert!(
+                agree * 100 >= indices.len() * percent,
+                "{b} bits: {agree} of {}",
+                indices.len()
+            );
+        }
+    }
 }

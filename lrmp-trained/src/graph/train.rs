@@ -118,6 +118,8 @@ pub trait Hooks {
     fn weight(&self, layer: usize, w: &Tensor) -> candle_core::Result<Tensor>;
     /// The input tensor layer `layer` reads.
     fn input(&self, layer: usize, x: &Tensor) -> candle_core::Result<Tensor>;
+    /// The bias layer `layer` adds, given its float weights.
+    fn bias(&self, layer: usize, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor>;
 }
 
 /// The float network as it is.
@@ -129,6 +131,9 @@ impl Hooks for Plain {
     }
     fn input(&self, _: usize, x: &Tensor) -> candle_core::Result<Tensor> {
         Ok(x.clone())
+    }
+    fn bias(&self, _: usize, _: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        Ok(b.clone())
     }
 }
 
@@ -142,7 +147,10 @@ pub fn forward(spec: &GraphSpec, p: &Params, x: &Tensor, hooks: &dyn Hooks) -> c
         let out = match node.op {
             Op::Layer { geometry: g, relu, .. } => {
                 let (w, b) = match (p.weights.get(l), p.biases.get(l)) {
-                    (Some(w), Some(b)) => (hooks.weight(l, w.as_tensor())?, b.as_tensor().clone()),
+                    (Some(w), Some(b)) => (
+                        hooks.weight(l, w.as_tensor())?,
+                        hooks.bias(l, w.as_tensor(), b.as_tensor())?,
+                    ),
                     _ => return Err(missing()),
                 };
                 let input = hooks.input(l, input)?;
