@@ -236,10 +236,12 @@ mod tests {
         assert_eq!((depthwise, projections, strided), (1, 3, 4));
     }
 
-    /// The targets of the committed weights, on the 10,000 test images (needs the data
-    /// package, which the README's commands install; skipped only outside CI).
+    /// The committed weights score what their file records (the float test accuracy their
+    /// training measured with candle, here with the project's own float pass), and 8/8
+    /// through the crossbar model stays within 0.5 points of it, on the 10,000 test images.
+    /// Needs the data package, which the README's commands install; skipped only outside CI.
     #[test]
-    fn the_committed_network_is_accurate_in_float_and_at_8_8() {
+    fn the_committed_network_scores_its_recorded_accuracy_and_8_8_stays_within_half_a_point() {
         let m = match model(None, None) {
             Ok(m) => m,
             Err(ModelError::Data(e)) if std::env::var_os("CI").is_none() => {
@@ -249,7 +251,11 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let float = m.float_accuracy(crate::graph::model::Set::Test);
-        assert!(float >= 0.92, "float test accuracy {float}");
+        let recorded = m.weights().training().float_test_accuracy;
+        assert!(
+            (float - recorded).abs() < 2e-4,
+            "float test accuracy {float}, recorded {recorded}"
+        );
         let p = vec![imc_model::Precision::BASELINE; SPEC.layer_count()];
         let e = m
             .evaluate(&imc_model::ArchConfig::isaac(), &p, crate::graph::model::Set::Test)
