@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use host_optimizer::accuracy::measured::MeasuredOracle;
+use host_optimizer::accuracy::proxy::ProxyConstants;
 use host_optimizer::accuracy::OracleSpec;
 use host_optimizer::plan_file;
 use host_optimizer::report::physical::{attach, PhysicalMapping};
@@ -309,6 +310,14 @@ pub fn run(args: SearchArgs) -> CliResult {
                 " - NOT within the accuracy budget"
             }
         );
+        if matches!(oracle, OracleSpec::Proxy) {
+            let c = ProxyConstants::committed().internal()?;
+            outln!(
+                "accuracy: PROXY, not a measurement ({}; Spearman {:.2} on a network it was not fitted on)",
+                c.describe(),
+                c.cross_network_spearman()
+            );
+        }
         if let Some(t) = &info.test {
             outln!(
                 "measured on the {} test images the search never saw: {:.2}% (float {:.2}%), drop {:.2} points, {}",
