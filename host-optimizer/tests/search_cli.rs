@@ -83,6 +83,35 @@ fn rl_search_is_reproducible_and_writes_a_plan() {
 }
 
 #[test]
+fn a_proxy_answer_says_it_is_a_proxy_and_what_it_was_fitted_on() {
+    let out = lrmp(&[
+        "search",
+        "--network",
+        "digits",
+        "--accuracy",
+        "proxy",
+        "--episodes",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("accuracy: PROXY, not a measurement (proxy fitted on single-layer sweeps of digits and fashion"),
+        "{text}"
+    );
+    let measured = lrmp(&[
+        "search",
+        "--network",
+        "digits",
+        "--accuracy",
+        "measured",
+        "--episodes",
+        "3",
+    ]);
+    assert!(!String::from_utf8_lossy(&measured.stdout).contains("PROXY"));
+}
+
+#[test]
 fn bad_input_exits_with_code_2() {
     for args in [
         &["search", "--network", "nope"][..],
