@@ -7,7 +7,8 @@
 //! (symmetric per-layer weights, calibrated unsigned activations; see
 //! `lrmp_trained::graph::quant`); with [`MeasuredOracle::with_finetune`] each assignment is
 //! first fine-tuned with fake quantization (`lrmp_trained::graph::finetune`), as the paper
-//! fine-tunes every candidate. `docs/accuracy.md` reports what each costs.
+//! fine-tunes every candidate, and the fine-tuned weights are kept only if they beat
+//! post-training quantization on the validation images. `docs/accuracy.md` reports what each costs.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -51,8 +52,9 @@ pub struct MeasuredOracle {
     arch: ArchConfig,
     finetune: FinetuneConfig,
     cache: HashMap<(Vec<Precision>, Set), Evaluation>,
-    /// Fine-tuned weights per assignment (validation and test measure the same weights).
-    tuned: HashMap<Vec<Precision>, FloatWeights>,
+    /// Per assignment, the fine-tuned weights if they beat post-training quantization on the
+    /// validation images, else `None` (validation and test measure the same choice).
+    tuned: HashMap<Vec<Precision>, Option<FloatWeights>>,
 }
 
 impl MeasuredOracle {
@@ -122,18 +124,33 @@ impl MeasuredOracle {
             if !self.tuned.contains_key(precisions) {
                 let w = finetune(&self.model, precisions, &self.finetune)
                     .map_err(|e| AccuracyError::Model(e.to_string()))?;
-                self.tuned.insert(precisions.to_vec(), w);
+                // Fine-tuning can also hurt (a learning rate that re-heats a converged
+                // network at high precision): keep it only where it helps, judged on the
+                // validation images, never the test images.
+                let (images, indices) = self.model.images(Set::Validation);
+                let q = self
+                    .model
+                    .quantize_with(&w, &self.arch, precisions)
+                    .map_err(quant_error)?;
+                let tuned = lrmp_trained::graph::quant::evaluate(&q, images, indices).map_err(quant_error)?;
+                let plain = self
+                    .model
+                    .evaluate(&self.arch, precisions, Set::Validation)
+                    .map_err(quant_error)?;
+                let keep = (tuned.accuracy > plain.accuracy).then_some(w);
+                self.tuned.insert(precisions.to_vec(), keep);
             }
-            let w = self
-                .tuned
-                .get(precisions)
-                .ok_or_else(|| AccuracyError::Model("fine-tuned weights went missing".into()))?;
-            let q = self
-                .model
-                .quantize_with(w, &self.arch, precisions)
-                .map_err(quant_error)?;
-            let (images, indices) = self.model.images(set);
-            lrmp_trained::graph::quant::evaluate(&q, images, indices).map_err(quant_error)?
+            match self.tuned.get(precisions) {
+                Some(Some(w)) => {
+                    let q = self
+                        .model
+                        .quantize_with(w, &self.arch, precisions)
+                        .map_err(quant_error)?;
+                    let (images, indices) = self.model.images(set);
+                    lrmp_trained::graph::quant::evaluate(&q, images, indices).map_err(quant_error)?
+                }
+                _ => self.model.evaluate(&self.arch, precisions, set).map_err(quant_error)?,
+            }
         };
         self.cache.insert(key, e);
         Ok(e)
