@@ -21,7 +21,7 @@ use std::path::Path;
 use crate::fashion_mnist::{DataError, FashionMnist, Labelled};
 use crate::graph::model::{DataSets, TrainedModel};
 use crate::graph::weights::{FloatWeights, WeightsError};
-use crate::graph::{conv, depthwise, GraphSpec, Node, Op, Samples, SpecError, TrainConfig};
+use crate::graph::{conv, depthwise, layer, GraphSpec, Node, Op, Samples, SpecError, TrainConfig};
 use imc_model::xbar::ConvGeometry;
 
 /// Name of the network in reports.
@@ -42,13 +42,6 @@ pub const TRAINING: TrainConfig = TrainConfig {
     cosine: true,
     flip: true,
 };
-
-const fn layer(input: usize, name: &'static str, geometry: ConvGeometry, relu: bool) -> Node {
-    Node {
-        input,
-        op: Op::Layer { name, geometry, relu },
-    }
-}
 
 const fn add(input: usize, other: usize) -> Node {
     Node {

@@ -26,3 +26,6 @@ pub mod fashion_mnist;
 pub mod graph;
 pub mod idx;
 pub mod rng;
+
+/// Every network this crate trains, by name.
+pub const TRAINED: [&graph::GraphSpec; 2] = [&digits::SPEC, &fashion::SPEC];

@@ -26,9 +26,7 @@ use lrmp_trained::{digits, fashion};
 
 /// The trained network named like `network`, if its layers are exactly that network's.
 pub fn trained_spec(network: &Network) -> Option<&'static GraphSpec> {
-    let spec = [&digits::SPEC, &fashion::SPEC]
-        .into_iter()
-        .find(|s| s.name == network.name)?;
+    let spec = lrmp_trained::TRAINED.into_iter().find(|s| s.name == network.name)?;
     let same = network.layers.len() == spec.layer_count()
         && network.layers.iter().zip(spec.layers()).all(|(l, (_, name, g, _))| {
             let d = l.shape.dims();

@@ -96,7 +96,7 @@ pub fn run(args: RunArgs) -> CliResult {
         .map_err(|e| anyhow!("{}: {e}", args.plan.display()))
         .bad_input()?;
     let functional = if args.functional {
-        let spec = [&lrmp_trained::digits::SPEC, &lrmp_trained::fashion::SPEC]
+        let spec = lrmp_trained::TRAINED
             .into_iter()
             .find(|s| s.name == file.network)
             .ok_or_else(|| {

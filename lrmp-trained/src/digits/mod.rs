@@ -17,7 +17,7 @@ use imc_model::xbar::ConvGeometry;
 
 use crate::graph::model::{DataSets, TrainedModel};
 use crate::graph::weights::{FloatWeights, WeightsError};
-use crate::graph::{conv, GraphSpec, Node, Op, Samples, SpecError, TrainConfig};
+use crate::graph::{conv, layer, GraphSpec, Node, Samples, SpecError, TrainConfig};
 use dataset::{DataError, Dataset, Split};
 
 /// Name of the network in reports.
@@ -48,13 +48,6 @@ pub const PIXELS: usize = SIDE * SIDE;
 pub const CLASSES: usize = 10;
 /// Largest pixel count in the data set (inputs are scaled by `1 / PIXEL_MAX`).
 pub const PIXEL_MAX: u8 = 16;
-
-const fn layer(input: usize, name: &'static str, geometry: ConvGeometry, relu: bool) -> Node {
-    Node {
-        input,
-        op: Op::Layer { name, geometry, relu },
-    }
-}
 
 const NODES: [Node; 4] = [
     layer(0, "conv1", conv(1, 8, 16, 3, 1, 1), true),

@@ -138,6 +138,14 @@ pub const fn conv(c_in: usize, side: usize, c_out: usize, kernel: usize, stride:
     }
 }
 
+/// A mappable-layer node reading tensor `input` (helper for static specs).
+pub const fn layer(input: TensorId, name: &'static str, geometry: ConvGeometry, relu: bool) -> Node {
+    Node {
+        input,
+        op: Op::Layer { name, geometry, relu },
+    }
+}
+
 /// A depthwise convolution's geometry (one group per channel).
 pub const fn depthwise(channels: usize, side: usize, kernel: usize, stride: usize, pad: usize) -> ConvGeometry {
     ConvGeometry {
